@@ -1,0 +1,158 @@
+"""Tower's two headers: their names, finding them, and parsing them strictly.
+
+Everything here handles bytes that came over the network, so every failure ends in a
+:class:`WebhookVerificationError` subclass, never a bare ``ValueError`` or ``UnicodeError``.
+"""
+
+from __future__ import annotations
+
+import binascii
+from collections.abc import Iterable, Mapping
+from typing import Union
+
+from .exceptions import MalformedSignatureError, MalformedTimestampError, MissingHeaderError
+
+__all__ = [
+    "HeaderValue",
+    "Headers",
+    "MAX_TIMESTAMP_DIGITS",
+    "SIGNATURE_HEADER",
+    "TIMESTAMP_HEADER",
+    "find_tower_headers",
+    "parse_signature",
+    "parse_timestamp",
+]
+
+TIMESTAMP_HEADER = "X-Tower-Webhook-Timestamp"
+"""Unix time in milliseconds when Tower sent the request, as ASCII digits."""
+
+SIGNATURE_HEADER = "X-Tower-Signature"
+"""Padded standard base64 of the HMAC-SHA512 of the timestamp digits and the raw body."""
+
+MAX_TIMESTAMP_DIGITS = 16
+"""Enough for microseconds until the year 2286; anything longer is not a timestamp."""
+
+HeaderValue = Union[str, bytes, None]
+Headers = Union[Mapping[str, str], Mapping[bytes, bytes], Iterable[tuple[Union[str, bytes], Union[str, bytes]]]]
+
+_SIGNATURE_LENGTH = 88  # padded base64 of the 64 bytes of an HMAC-SHA512
+_DIGEST_SIZE = 64
+_BLANKS = b" \t"
+# Longer values are refused before any work is done on them; a valid one is at most 88 bytes.
+_MAX_HEADER_BYTES = 1024
+_TIMESTAMP_KEY = TIMESTAMP_HEADER.lower()
+_SIGNATURE_KEY = SIGNATURE_HEADER.lower()
+
+
+def _as_ascii(value: HeaderValue, header: str, malformed: type[MalformedTimestampError | MalformedSignatureError]) -> bytes:
+    """Return the header's bytes with blanks trimmed, or raise if it is missing or unreadable."""
+    if value is None:
+        raise MissingHeaderError(header)
+    if isinstance(value, str):
+        if len(value) > _MAX_HEADER_BYTES:
+            raise malformed(f"the {header} header is {len(value)} characters long, far too long to be valid")
+        try:
+            raw = value.encode("ascii")
+        except UnicodeEncodeError:
+            raise malformed(f"the {header} header contains non-ASCII characters") from None
+    elif isinstance(value, (bytes, bytearray)):
+        if len(value) > _MAX_HEADER_BYTES:
+            raise malformed(f"the {header} header is {len(value)} bytes long, far too long to be valid")
+        if not value.isascii():
+            raise malformed(f"the {header} header contains non-ASCII bytes")
+        raw = bytes(value)
+    else:
+        raise TypeError(f"the {header} header value must be str, bytes or None, not {type(value).__name__}")
+    trimmed = raw.strip(_BLANKS)
+    if not trimmed:
+        raise MissingHeaderError(header)
+    return trimmed
+
+
+def parse_timestamp(value: HeaderValue) -> tuple[bytes, int]:
+    """Return the timestamp's digits exactly as sent (they are what was signed) and their value.
+
+    Raises:
+        MissingHeaderError: The header is absent, empty or only blanks.
+        MalformedTimestampError: It is not 1 to 16 ASCII digits.
+    """
+    digits = _as_ascii(value, TIMESTAMP_HEADER, MalformedTimestampError)
+    if len(digits) > MAX_TIMESTAMP_DIGITS or not digits.isdigit():
+        raise MalformedTimestampError(
+            f"the {TIMESTAMP_HEADER} header must be 1 to {MAX_TIMESTAMP_DIGITS} digits of Unix "
+            f"milliseconds, got {_preview(digits)}"
+        )
+    return digits, int(digits)
+
+
+def parse_signature(value: HeaderValue) -> bytes:
+    """Return the 64-byte digest the signature header encodes.
+
+    Only the canonical encoding is accepted: decoding and encoding again must give back the
+    same characters, which rules out other alphabets, inner whitespace, data after the padding
+    and non-zero padding bits in one comparison.
+
+    Raises:
+        MissingHeaderError: The header is absent, empty or only blanks.
+        MalformedSignatureError: It is not exactly 88 characters of padded standard base64.
+    """
+    encoded = _as_ascii(value, SIGNATURE_HEADER, MalformedSignatureError)
+    if len(encoded) == _SIGNATURE_LENGTH:
+        try:
+            digest = binascii.a2b_base64(encoded)
+        except binascii.Error:
+            digest = b""
+        if len(digest) == _DIGEST_SIZE and binascii.b2a_base64(digest, newline=False) == encoded:
+            return digest
+    raise MalformedSignatureError(
+        f"the {SIGNATURE_HEADER} header must be {_SIGNATURE_LENGTH} characters of padded standard "
+        f"base64 (an HMAC-SHA512), got {_preview(encoded)}{_signature_hint(encoded)}"
+    )
+
+
+def _signature_hint(encoded: bytes) -> str:
+    """Name the likely mistake behind a malformed signature, to save the reader a search."""
+    if b"," in encoded:
+        return ": it holds several values joined by a comma (was the header sent twice?)"
+    if b"-" in encoded or b"_" in encoded:
+        return ": it uses the URL-safe alphabet; Tower sends standard base64 (+ and /)"
+    if b" " in encoded or b"\t" in encoded:
+        return ": it has whitespace inside"
+    if len(encoded) == _SIGNATURE_LENGTH - 2 and not encoded.endswith(b"="):
+        return ": it lacks the '==' padding Tower sends"
+    if len(encoded) == 128 and all(char in b"0123456789abcdefABCDEF" for char in encoded):
+        return ": it looks hex-encoded; Tower sends base64"
+    return ""
+
+
+def _preview(value: bytes) -> str:
+    """A short, printable excerpt of what was received (never of what was expected)."""
+    shown = value[:24].decode("ascii", "backslashreplace")
+    more = f"... ({len(value)} characters)" if len(value) > 24 else ""
+    return f"{shown!r}{more}"
+
+
+def find_tower_headers(headers: Headers) -> tuple[HeaderValue, HeaderValue]:
+    """Find the timestamp and signature headers, whatever the case of their names.
+
+    ``headers`` may be any mapping (Django's, Werkzeug's, Starlette's, a dict) or an iterable of
+    ``(name, value)`` pairs as ASGI gives them. A header that appears twice is an error rather
+    than "first one wins": a forwarding proxy that duplicates it is worth knowing about.
+
+    Raises:
+        MalformedTimestampError, MalformedSignatureError: A header was given more than once.
+    """
+    pairs = headers.items() if isinstance(headers, Mapping) else headers
+    timestamp: HeaderValue = None
+    signature: HeaderValue = None
+    for name, value in pairs:
+        key = name.lower() if isinstance(name, str) else name.decode("latin-1").lower()
+        if key == _TIMESTAMP_KEY:
+            if timestamp is not None:
+                raise MalformedTimestampError(f"the {TIMESTAMP_HEADER} header was sent more than once")
+            timestamp = value
+        elif key == _SIGNATURE_KEY:
+            if signature is not None:
+                raise MalformedSignatureError(f"the {SIGNATURE_HEADER} header was sent more than once")
+            signature = value
+    return timestamp, signature

@@ -1,0 +1,104 @@
+"""A small standard-library HTTP receiver that verifies every request: the demo's and ``listen``'s."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import NamedTuple
+
+from ._verify import VerifiedWebhook, Verifier
+from .exceptions import WebhookVerificationError
+
+__all__ = ["Delivery", "ReceiverServer", "error_body"]
+
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+
+
+class Delivery(NamedTuple):
+    """One request the receiver answered, with the verdict."""
+
+    headers: list[tuple[str, str]]
+    body: bytes
+    status: int
+    reason: str
+    detail: str
+    webhook: VerifiedWebhook | None
+
+
+def error_body(reason: str, detail: str) -> bytes:
+    """The JSON body every rejection carries: ``{"error": reason, "detail": message}``."""
+    return json.dumps({"error": reason, "detail": detail}).encode("utf-8")
+
+
+class ReceiverServer(ThreadingHTTPServer):
+    """Answers exactly 200 to verified POSTs, 400 with the reason otherwise.
+
+    Args:
+        address: ``(host, port)``; port 0 picks a free one.
+        verifier: Checks each request.
+        on_delivery: Called with each answered request, from the request's thread.
+    """
+
+    daemon_threads = True
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        verifier: Verifier,
+        on_delivery: Callable[[Delivery], None] = lambda delivery: None,
+        *,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    ) -> None:
+        super().__init__(address, _Handler)
+        self.verifier = verifier
+        self.on_delivery = on_delivery
+        self.max_body_bytes = max_body_bytes
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host!s}:{port}/"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: ReceiverServer
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self) -> None:
+        headers = list(self.headers.items())
+        length_header = self.headers.get("Content-Length")
+        if length_header is None or not length_header.isdigit():
+            self._answer(headers, b"", 411, "length_required", "send the body with a Content-Length header")
+            return
+        if int(length_header) > self.server.max_body_bytes:
+            self.close_connection = True  # the rest of the body is never read
+            self._answer(headers, b"", 413, "body_too_large", f"the body is over {self.server.max_body_bytes} bytes")
+            return
+        body = self.rfile.read(int(length_header))
+        try:
+            webhook = self.server.verifier.verify_headers(headers, body)
+        except WebhookVerificationError as error:
+            self._answer(headers, body, 400, error.reason, error.message)
+        else:
+            self._answer(headers, body, 200, "ok", "verified", webhook)
+
+    def _answer(
+        self,
+        headers: list[tuple[str, str]],
+        body: bytes,
+        status: int,
+        reason: str,
+        detail: str,
+        webhook: VerifiedWebhook | None = None,
+    ) -> None:
+        payload = b'{"ok": true}' if status == 200 else error_body(reason, detail)
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+        self.server.on_delivery(Delivery(headers, body, status, reason, detail, webhook))
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Silence the per-request stderr log: callers print their own summary."""

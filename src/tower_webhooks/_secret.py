@@ -1,0 +1,116 @@
+"""Turning the shared secret Tower shows once into the HMAC key, exactly once per verifier."""
+
+from __future__ import annotations
+
+import binascii
+import re
+import secrets
+from collections.abc import Sequence
+from typing import Literal, Union
+
+from .exceptions import InvalidSecretError
+
+__all__ = ["MIN_KEY_BYTES", "Secret", "SecretEncoding", "decode_secret", "decode_secrets", "generate_secret"]
+
+SecretEncoding = Literal["base64", "hex", "raw"]
+"""How the configured secret is written: Tower shows it base64-encoded."""
+
+Secret = Union[str, bytes]
+
+MIN_KEY_BYTES = 16
+"""Shorter keys are refused: they are almost always a truncated copy-paste."""
+
+_STANDARD_BASE64 = re.compile(rb"[A-Za-z0-9+/]+={0,2}")
+_URLSAFE_BASE64 = re.compile(rb"[A-Za-z0-9_-]+={0,2}")
+_HEX = re.compile(rb"(?:[0-9a-fA-F]{2})+")
+_ENCODINGS = ("base64", "hex", "raw")
+
+
+def decode_secret(secret: Secret, encoding: SecretEncoding = "base64") -> bytes:
+    """Return the HMAC key for ``secret``, trimming surrounding whitespace first.
+
+    The encoding is never guessed: a hex string is also valid base64, and guessing wrong would
+    make every signature mismatch with no hint why.
+
+    Raises:
+        InvalidSecretError: The secret is empty, not valid in ``encoding``, or too short.
+        TypeError: ``secret`` is neither ``str`` nor ``bytes``.
+        ValueError: ``encoding`` is not one of ``"base64"``, ``"hex"``, ``"raw"``.
+    """
+    if encoding not in _ENCODINGS:
+        raise ValueError(f"secret_encoding must be one of {_ENCODINGS}, got {encoding!r}")
+    if isinstance(secret, str):
+        try:
+            text = secret.strip().encode("ascii") if encoding != "raw" else secret.strip().encode()
+        except UnicodeEncodeError:
+            raise InvalidSecretError(
+                f"the secret contains non-ASCII characters, so it cannot be {encoding}: "
+                "copy it again from Tower"
+            ) from None
+    elif isinstance(secret, (bytes, bytearray)):
+        text = bytes(secret).strip()
+    else:
+        raise TypeError(f"the secret must be str or bytes, not {type(secret).__name__}")
+    if not text:
+        raise InvalidSecretError("the secret is empty: set it to the value Tower showed when the webhook was created")
+    key = _decode(text, encoding)
+    if len(key) < MIN_KEY_BYTES:
+        raise InvalidSecretError(
+            f"the secret decodes to {len(key)} bytes, fewer than {MIN_KEY_BYTES}: "
+            "was it cut short when copied?"
+        )
+    return key
+
+
+def _decode(text: bytes, encoding: SecretEncoding) -> bytes:
+    if encoding == "raw":
+        return text
+    if encoding == "hex":
+        if not _HEX.fullmatch(text):
+            raise InvalidSecretError(
+                "the secret is not hex (an even number of 0-9, a-f): "
+                "Tower's secrets are base64, so try secret_encoding='base64'"
+            )
+        return bytes.fromhex(text.decode("ascii"))
+    if _URLSAFE_BASE64.fullmatch(text):
+        text = text.translate(_URLSAFE_TO_STANDARD)
+    elif not _STANDARD_BASE64.fullmatch(text):
+        raise InvalidSecretError(
+            "the secret is not base64 (it has characters outside one base64 alphabet, or inner "
+            "whitespace): copy it again from Tower, or pass secret_encoding='hex' or 'raw'"
+        )
+    unpadded = text.rstrip(b"=")
+    if len(unpadded) % 4 == 1:
+        raise InvalidSecretError("the secret is not valid base64 (its length is impossible): was it cut short?")
+    try:
+        return binascii.a2b_base64(unpadded + b"=" * (-len(unpadded) % 4))
+    except binascii.Error:
+        raise InvalidSecretError("the secret is not valid base64: copy it again from Tower") from None
+
+
+_URLSAFE_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
+
+
+def decode_secrets(secret: Secret | Sequence[Secret], encoding: SecretEncoding) -> tuple[bytes, ...]:
+    """Decode one secret, or several live at once while a webhook is being replaced.
+
+    Raises:
+        InvalidSecretError: No secret was given, or one of them is invalid.
+    """
+    if isinstance(secret, (str, bytes, bytearray)):
+        return (decode_secret(secret, encoding),)
+    if not isinstance(secret, Sequence):
+        raise TypeError(f"the secret must be str, bytes or a sequence of them, not {type(secret).__name__}")
+    if not secret:
+        raise InvalidSecretError("no secret given: pass the webhook's secret (or a list of the live ones)")
+    return tuple(decode_secret(one, encoding) for one in secret)
+
+
+def generate_secret() -> str:
+    """Return a fresh random secret, base64-encoded like Tower's (64 random bytes).
+
+    For tests and local tools: in production the secret comes from Tower.
+
+    .. versionadded:: 0.1.0
+    """
+    return binascii.b2a_base64(secrets.token_bytes(64), newline=False).decode("ascii")

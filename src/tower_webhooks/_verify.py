@@ -1,0 +1,208 @@
+"""Verifying a Tower webhook: :class:`Verifier` for hot paths, :func:`verify` for one call."""
+
+from __future__ import annotations
+
+import hmac
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ._headers import Headers, HeaderValue, find_tower_headers, parse_signature, parse_timestamp
+from ._secret import Secret, SecretEncoding, decode_secrets
+from ._signing import Body, KeyedHmacSha512, current_time_ms, require_body
+from .exceptions import InvalidPayloadError, SignatureMismatchError, TimestampOutsideToleranceError
+
+__all__ = ["DEFAULT_TOLERANCE_MS", "VerifiedWebhook", "Verifier", "verify"]
+
+DEFAULT_TOLERANCE_MS = 300_000
+"""Five minutes either way, as Stripe and Standard Webhooks use."""
+
+_MIN_TOLERANCE_MS = 1_000
+_DAY_MS = 86_400_000
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedWebhook:
+    """A request that proved it came from Tower.
+
+    Attributes:
+        timestamp_ms: When Tower signed it, in Unix milliseconds.
+        body: The exact bytes that were verified.
+
+    .. versionadded:: 0.1.0
+    """
+
+    timestamp_ms: int
+    body: bytes
+
+    def __repr__(self) -> str:
+        return f"VerifiedWebhook(timestamp_ms={self.timestamp_ms}, body=<{len(self.body)} bytes>)"
+
+    def json(self) -> Any:
+        """Parse the body as JSON. Tower publishes no schema, so no field is ever required.
+
+        Raises:
+            InvalidPayloadError: The body is not UTF-8, or not JSON.
+        """
+        try:
+            return json.loads(self.body.decode("utf-8"))
+        except UnicodeDecodeError as error:
+            raise InvalidPayloadError(f"the webhook body is not UTF-8 (byte {error.start})") from None
+        except RecursionError:
+            raise InvalidPayloadError("the webhook body is JSON nested too deeply to parse") from None
+        except ValueError as error:  # JSONDecodeError, and int literals past Python's digit limit
+            raise InvalidPayloadError(f"the webhook body is not JSON: {error}") from None
+
+
+def _check_tolerance(tolerance_ms: int | None) -> int | None:
+    if tolerance_ms is None:
+        return None
+    if not isinstance(tolerance_ms, int) or isinstance(tolerance_ms, bool):
+        raise TypeError(f"tolerance_ms must be an int of milliseconds or None, not {type(tolerance_ms).__name__}")
+    if tolerance_ms < _MIN_TOLERANCE_MS:
+        raise ValueError(
+            f"tolerance_ms={tolerance_ms} is under one second: it is in milliseconds "
+            f"(did you mean {max(tolerance_ms, 1) * 1000:_} or the default 300_000?)"
+        )
+    return tolerance_ms
+
+
+def _outside_tolerance(timestamp_ms: int, now: int, tolerance_ms: int) -> TimestampOutsideToleranceError:
+    age = now - timestamp_ms
+    direction = "old" if age > 0 else "in the future"
+    message = (
+        f"the timestamp is {abs(age) / 1000:,.3f} s {direction}, beyond the tolerance of "
+        f"{tolerance_ms / 1000:,.3f} s: a replayed request, or a clock that is off"
+    )
+    if abs(timestamp_ms * 1000 - now) < _DAY_MS:
+        message += "; it looks like Unix seconds, but Tower sends milliseconds"
+    elif abs(timestamp_ms // 1000 - now) < _DAY_MS:
+        message += "; it looks like Unix microseconds, but Tower sends milliseconds"
+    return TimestampOutsideToleranceError(message, timestamp_ms=timestamp_ms, now_ms=now, tolerance_ms=tolerance_ms)
+
+
+class Verifier:
+    """Verifies Tower webhooks with a secret decoded once and a precomputed HMAC key.
+
+    Build one at start-up and share it: it holds no per-request state and is thread-safe.
+
+    Args:
+        secret: The shared secret Tower showed, or a sequence of secrets that are all live
+            (Tower has no rotation: while a webhook is deleted and recreated, accept both).
+        tolerance_ms: How far, in milliseconds, the timestamp may be from the clock, either way.
+            ``None`` skips the check: only for re-checking stored captures, never for live
+            traffic, where it would accept replays forever.
+        secret_encoding: ``"base64"`` (Tower's: standard or URL-safe, padding optional),
+            ``"hex"`` or ``"raw"`` (the bytes as given).
+        clock: Returns the current Unix time in milliseconds; the system clock by default.
+
+    Raises:
+        InvalidSecretError: A secret is empty, cannot be decoded, or is under 16 bytes.
+        ValueError: ``tolerance_ms`` is under 1,000 (it is in milliseconds).
+
+    .. versionadded:: 0.1.0
+    """
+
+    __slots__ = ("_clock", "_keys", "_tolerance_ms")
+
+    def __init__(
+        self,
+        secret: Secret | Sequence[Secret],
+        *,
+        tolerance_ms: int | None = DEFAULT_TOLERANCE_MS,
+        secret_encoding: SecretEncoding = "base64",
+        clock: Callable[[], int] | None = None,
+    ) -> None:
+        self._keys = tuple(KeyedHmacSha512(key) for key in decode_secrets(secret, secret_encoding))
+        self._tolerance_ms = _check_tolerance(tolerance_ms)
+        self._clock = current_time_ms if clock is None else clock
+
+    def __repr__(self) -> str:
+        return f"Verifier(secrets=<{len(self._keys)} redacted>, tolerance_ms={self._tolerance_ms})"
+
+    def verify(self, timestamp_header: HeaderValue, signature_header: HeaderValue, raw_body: Body) -> VerifiedWebhook:
+        """Verify one request from its two header values and its raw body.
+
+        Args:
+            timestamp_header: The ``X-Tower-Webhook-Timestamp`` value (``None`` if absent).
+            signature_header: The ``X-Tower-Signature`` value (``None`` if absent).
+            raw_body: The body exactly as received, never re-serialised JSON.
+
+        Returns:
+            The verified webhook.
+
+        Raises:
+            MissingHeaderError: A header is absent or empty.
+            MalformedTimestampError: The timestamp is not 1 to 16 ASCII digits.
+            MalformedSignatureError: The signature is not padded base64 of 64 bytes.
+            TimestampOutsideToleranceError: The timestamp is too far from the clock.
+            SignatureMismatchError: No live secret signed these bytes.
+            TypeError: ``raw_body`` is not bytes-like (pass the raw body, not text or JSON).
+        """
+        body = require_body(raw_body)
+        digits, timestamp_ms = parse_timestamp(timestamp_header)
+        given = parse_signature(signature_header)
+        if self._tolerance_ms is not None:
+            now = self._clock()
+            if abs(now - timestamp_ms) > self._tolerance_ms:
+                raise _outside_tolerance(timestamp_ms, now, self._tolerance_ms)
+        matched = False
+        for key in self._keys:  # every key, even after a match: the time taken reveals nothing
+            matched |= hmac.compare_digest(key.digest(digits, body), given)
+        if not matched:
+            raise SignatureMismatchError(
+                "the signature does not match the body and timestamp: the body was changed "
+                "(re-serialised JSON?), or it was signed with another secret"
+            )
+        return VerifiedWebhook(timestamp_ms, body)
+
+    def verify_headers(self, headers: Headers, raw_body: Body) -> VerifiedWebhook:
+        """Verify one request given all its headers, looked up case-insensitively.
+
+        Args:
+            headers: Any mapping of header names to values, or an iterable of ``(name, value)``
+                pairs of ``str`` or ``bytes`` (ASGI's ``scope["headers"]``).
+            raw_body: The body exactly as received.
+
+        Raises:
+            The same as :meth:`verify`; a Tower header given twice is malformed.
+        """
+        timestamp, signature = find_tower_headers(headers)
+        return self.verify(timestamp, signature, raw_body)
+
+
+def verify(
+    secret: Secret | Sequence[Secret],
+    timestamp_header: HeaderValue,
+    signature_header: HeaderValue,
+    raw_body: Body,
+    tolerance_ms: int | None = DEFAULT_TOLERANCE_MS,
+    *,
+    now_ms: int | None = None,
+    secret_encoding: SecretEncoding = "base64",
+) -> VerifiedWebhook:
+    """Verify one Tower webhook in one call.
+
+    For many requests, build a :class:`Verifier` once instead: it decodes the secret once.
+
+    Args:
+        secret: The shared secret Tower showed (or a sequence of live secrets).
+        timestamp_header: The ``X-Tower-Webhook-Timestamp`` value (``None`` if absent).
+        signature_header: The ``X-Tower-Signature`` value (``None`` if absent).
+        raw_body: The body exactly as received.
+        tolerance_ms: See :class:`Verifier`.
+        now_ms: The current Unix time in milliseconds; the system clock by default.
+        secret_encoding: See :class:`Verifier`.
+
+    Returns:
+        The verified webhook.
+
+    Raises:
+        See :meth:`Verifier.verify`, and :class:`InvalidSecretError` for an unusable secret.
+
+    .. versionadded:: 0.1.0
+    """
+    clock = None if now_ms is None else (lambda: now_ms)
+    verifier = Verifier(secret, tolerance_ms=tolerance_ms, secret_encoding=secret_encoding, clock=clock)
+    return verifier.verify(timestamp_header, signature_header, raw_body)

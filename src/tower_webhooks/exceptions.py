@@ -1,0 +1,137 @@
+"""The exceptions tower-webhooks raises.
+
+Everything derives from :class:`TowerWebhooksError`. A request that must be rejected raises a
+:class:`WebhookVerificationError` subclass, whose ``reason`` is a stable machine-readable code
+(safe to log, to count in metrics and to send back to the caller). Configuration mistakes
+(:class:`InvalidSecretError`) are kept apart from bad requests on purpose: a broken deployment
+must never look like a sender's fault.
+
+No message or attribute ever holds the secret, the key or the expected signature.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+__all__ = [
+    "InvalidPayloadError",
+    "InvalidSecretError",
+    "MalformedSignatureError",
+    "MalformedTimestampError",
+    "MissingHeaderError",
+    "SignatureMismatchError",
+    "TimestampOutsideToleranceError",
+    "TowerWebhooksError",
+    "WebhookVerificationError",
+]
+
+
+class TowerWebhooksError(Exception):
+    """Root of every exception this library raises.
+
+    .. versionadded:: 0.1.0
+    """
+
+
+class WebhookVerificationError(TowerWebhooksError):
+    """The request did not prove it came from Tower: reject it (HTTP 400).
+
+    Attributes:
+        reason: A stable code for the failure, such as ``"signature_mismatch"``.
+
+    .. versionadded:: 0.1.0
+    """
+
+    reason: str = "verification_failed"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class MissingHeaderError(WebhookVerificationError):
+    """A required header is absent, empty or only whitespace.
+
+    Attributes:
+        header: The header's canonical name, such as ``"X-Tower-Signature"``.
+
+    .. versionadded:: 0.1.0
+    """
+
+    reason = "missing_header"
+
+    def __init__(self, header: str) -> None:
+        super().__init__(
+            f"the {header} header is missing or empty: is the request coming from Tower, "
+            "and does your proxy forward this header?"
+        )
+        self.header = header
+
+
+class MalformedTimestampError(WebhookVerificationError):
+    """The timestamp header is not 1 to 16 ASCII digits (Unix milliseconds).
+
+    .. versionadded:: 0.1.0
+    """
+
+    reason = "malformed_timestamp"
+
+
+class TimestampOutsideToleranceError(WebhookVerificationError):
+    """The timestamp is further from the receiver's clock than the tolerance allows.
+
+    Either the request is a replay, or one of the two clocks is wrong.
+
+    Attributes:
+        timestamp_ms: The timestamp the request carried, in Unix milliseconds.
+        now_ms: The receiver's clock when it checked, in Unix milliseconds.
+        tolerance_ms: The largest distance accepted, in milliseconds.
+        reason: ``"timestamp_too_old"`` or ``"timestamp_too_new"``.
+
+    .. versionadded:: 0.1.0
+    """
+
+    reason: Literal["timestamp_too_old", "timestamp_too_new"]
+
+    def __init__(self, message: str, *, timestamp_ms: int, now_ms: int, tolerance_ms: int) -> None:
+        super().__init__(message)
+        self.timestamp_ms = timestamp_ms
+        self.now_ms = now_ms
+        self.tolerance_ms = tolerance_ms
+        self.reason = "timestamp_too_old" if timestamp_ms < now_ms else "timestamp_too_new"
+
+
+class MalformedSignatureError(WebhookVerificationError):
+    """The signature header is not the padded standard base64 of 64 bytes.
+
+    .. versionadded:: 0.1.0
+    """
+
+    reason = "malformed_signature"
+
+
+class SignatureMismatchError(WebhookVerificationError):
+    """The signature is well formed but was not made with the secret over these bytes.
+
+    .. versionadded:: 0.1.0
+    """
+
+    reason = "signature_mismatch"
+
+
+class InvalidSecretError(TowerWebhooksError, ValueError):
+    """The configured secret is empty, cannot be decoded, or is too short.
+
+    Raised when the secret is given (at construction), so a misconfigured deployment fails at
+    start-up instead of blaming every sender.
+
+    .. versionadded:: 0.1.0
+    """
+
+
+class InvalidPayloadError(TowerWebhooksError, ValueError):
+    """A verified body is not JSON (or not UTF-8), so it cannot be parsed.
+
+    .. versionadded:: 0.1.0
+    """
+
