@@ -21,6 +21,7 @@ MIN_KEY_BYTES = 16
 
 _STANDARD_BASE64 = re.compile(rb"[A-Za-z0-9+/]+={0,2}")
 _URLSAFE_BASE64 = re.compile(rb"[A-Za-z0-9_-]+={0,2}")
+_URLSAFE_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
 _HEX = re.compile(rb"(?:[0-9a-fA-F]{2})+")
 _ENCODINGS = ("base64", "hex", "raw")
 
@@ -40,7 +41,7 @@ def decode_secret(secret: Secret, encoding: SecretEncoding = "base64") -> bytes:
         raise ValueError(f"secret_encoding must be one of {_ENCODINGS}, got {encoding!r}")
     if isinstance(secret, str):
         try:
-            text = secret.strip().encode("ascii") if encoding != "raw" else secret.strip().encode()
+            text = secret.strip().encode("utf-8" if encoding == "raw" else "ascii")
         except UnicodeEncodeError:
             raise InvalidSecretError(
                 f"the secret contains non-ASCII characters, so it cannot be {encoding}: copy it again from Tower"
@@ -83,9 +84,6 @@ def _decode(text: bytes, encoding: SecretEncoding) -> bytes:
         return binascii.a2b_base64(unpadded + b"=" * (-len(unpadded) % 4))
     except binascii.Error:
         raise InvalidSecretError("the secret is not valid base64: copy it again from Tower") from None
-
-
-_URLSAFE_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
 
 
 def decode_secrets(secrets: tuple[Secret, ...], encoding: SecretEncoding) -> tuple[bytes, ...]:
