@@ -21,7 +21,7 @@ import importlib.metadata
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import tower_webhooks
 from tower_webhooks import Verifier, generate_secret, sign, verify
@@ -31,7 +31,7 @@ from ._timing import Case
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["PEERS", "SHA512_FLOOR", "BenchSetupError", "Contender", "PeerMissingError", "ours", "peer"]
+__all__ = ["PEERS", "SHA512_FLOOR", "BenchSetupError", "Call", "Contender", "PeerMissingError", "Takes", "ours", "peer"]
 
 SHA512_FLOOR = "sha512 floor"
 """The name of the bare ``hashlib.sha512(ts + body)`` case: the hashing alone, nothing else."""
@@ -47,6 +47,18 @@ class PeerMissingError(RuntimeError):
     """The peer is not installed in this environment (``make bench`` installs every one)."""
 
 
+Takes = Literal["header values", "header mapping", "secret each call"]
+"""What a call is given: only calls given the same thing are compared with each other."""
+
+
+@dataclass(frozen=True)
+class Call:
+    """One timed verification call, and what it is given besides the body."""
+
+    case: Case
+    takes: Takes
+
+
 @dataclass(frozen=True)
 class Contender:
     """One library's verification calls and the floor they are compared with.
@@ -54,14 +66,14 @@ class Contender:
     Attributes:
         library: The distribution name, as in the report.
         version: Its installed version.
-        calls: The timed verification calls (name in the report, case).
+        calls: The timed verification calls.
         floor: ``hmac.digest`` of the library's own message, with its own key and hash.
         floor_label: What the floor computes, for the report.
     """
 
     library: str
     version: str
-    calls: tuple[Case, ...]
+    calls: tuple[Call, ...]
     floor: Case
     floor_label: str
 
@@ -69,15 +81,6 @@ class Contender:
 def _require(condition: bool, message: str) -> None:
     if not condition:
         raise BenchSetupError(message)
-
-
-def _rejects(call: Callable[[], object]) -> bool:
-    """True if the call raises or returns False, as each peer signals a forged request."""
-    try:
-        result = call()
-    except Exception:
-        return True
-    return result is False
 
 
 def ours(body: bytes) -> tuple[Contender, Case]:
@@ -112,19 +115,16 @@ def ours(body: bytes) -> tuple[Contender, Case]:
         base64.b64encode(hmac.digest(key, message, "sha512")).decode() == signature,
         "the tower-webhooks floor does not compute the signature",
     )
-    _require(verifier.verify(timestamp, signature, body).body == body, "Verifier.verify rejected a valid request")
-    _require(verify(secret, timestamp, signature, body).body == body, "verify() rejected a valid request")
-    _require(
-        _rejects(lambda: verifier.verify(timestamp, signature, body + b" ")), "Verifier.verify accepted a tampered body"
+    calls = (
+        Call(Case("Verifier.verify", "verifier.verify(timestamp, signature, body)", namespace), "header values"),
+        Call(Case("Verifier.verify_headers", "verifier.verify_headers(headers, body)", namespace), "header mapping"),
+        Call(Case("verify()", "verify(secret, timestamp, signature, body)", namespace), "secret each call"),
     )
+    _check_calls("tower-webhooks", calls, body, lambda webhook: getattr(webhook, "body", None) == body)
     contender = Contender(
         library="tower-webhooks",
         version=tower_webhooks.__version__,
-        calls=(
-            Case("Verifier.verify", "verifier.verify(timestamp, signature, body)", namespace),
-            Case("Verifier.verify_headers", "verifier.verify_headers(headers, body)", namespace),
-            Case("verify()", "verify(secret, timestamp, signature, body)", namespace),
-        ),
+        calls=calls,
         floor=Case("hmac sha512 floor", 'hmac.digest(key, message, "sha512")', namespace),
         floor_label="hmac.digest(key, ts + body, 'sha512')",
     )
@@ -139,30 +139,47 @@ def _import(module: str, distribution: str) -> tuple[Any, str]:
     return imported, importlib.metadata.version(distribution)
 
 
+def _accepts(case: Case, body: bytes, accepted: Callable[[object], bool]) -> bool:
+    """Run the very statement that is timed, on ``body``: did it accept (no exception, and a yes)?"""
+    try:
+        result = eval(case.stmt, {**case.namespace, "body": body})  # noqa: S307 - our statement, our names
+    except Exception:
+        return False
+    return accepted(result)
+
+
+def _check_calls(library: str, calls: tuple[Call, ...], body: bytes, accepted: Callable[[object], bool]) -> None:
+    for call in calls:
+        _require(_accepts(call.case, body, accepted), f"{library}: {call.case.name} rejected a valid request")
+        tampered = body + b" "
+        _require(not _accepts(call.case, tampered, accepted), f"{library}: {call.case.name} accepted a tampered body")
+
+
 def _peer(
     library: str,
     version: str,
-    call: str,
+    calls: dict[str, tuple[str, Takes]],
     namespace: dict[str, object],
     *,
+    body: bytes,
     key: bytes,
     message: bytes,
     expected: bytes,
     floor_label: str,
-    accepts: Callable[[], bool],
-    tampered: Callable[[], object],
+    accepted: Callable[[object], bool],
 ) -> Contender:
+    """Check the floor computes the peer's signature and each call accepts the request but not a tampered body."""
     _require(
         hmac.compare_digest(hmac.digest(key, message, "sha256"), expected),
         f"the {library} floor does not compute its signature",
     )
-    _require(accepts(), f"{library} rejected a valid request")
-    _require(_rejects(tampered), f"{library} accepted a tampered body")
-    namespace.update(hmac=hmac, key=key, message=message)
+    namespace.update(hmac=hmac, key=key, message=message, body=body)
+    timed = tuple(Call(Case(f"{library} {name}", code, namespace), takes) for name, (code, takes) in calls.items())
+    _check_calls(library, timed, body, accepted)
     return Contender(
         library=library,
         version=version,
-        calls=(Case(library, call, namespace),),
+        calls=timed,
         floor=Case(f"{library} floor", 'hmac.digest(key, message, "sha256")', namespace),
         floor_label=floor_label,
     )
@@ -184,19 +201,18 @@ def _standard_webhooks(distribution: str, module: str, body: bytes) -> Contender
     }
     # Verification alone, as ours does: standardwebhooks also parses the JSON unless told not to
     # (svix's Webhook.verify never parses).
-    options: dict[str, bool] = {"json_parse": False} if distribution == "standardwebhooks" else {}
-    call = "webhook.verify(body, headers, json_parse=False)" if options else "webhook.verify(body, headers)"
+    statement = "webhook.verify(body, headers" + (", json_parse=False)" if distribution == "standardwebhooks" else ")")
     return _peer(
         distribution,
         version,
-        call,
-        {"webhook": webhook, "headers": headers, "body": body},
+        {"Webhook.verify": (statement, "header mapping")},
+        {"webhook": webhook, "headers": headers},
+        body=body,
         key=_SECRET_BYTES,
         message=f"{message_id}.{timestamp}.".encode() + body,
         expected=base64.b64decode(signature.split(",", 1)[1]),
         floor_label="hmac.digest(key, id.ts.body, 'sha256')",
-        accepts=lambda: webhook.verify(body, headers, **options) is None,
-        tampered=lambda: webhook.verify(body + b" ", headers, **options),
+        accepted=lambda result: result is None,
     )
 
 
@@ -207,39 +223,47 @@ def _stripe(body: bytes) -> Contender:
     timestamp = int(time.time())
     header = stripe.WebhookSignature.generate_signature_header(body.decode(), secret, timestamp=timestamp)
     # construct_event would also parse the JSON into an Event; verify_header is Stripe's own
-    # "verify only" call, the one comparable with ours.
+    # "verify only" call, the one comparable with ours. It takes the Stripe-Signature value.
     return _peer(
         "stripe",
         version,
-        "WebhookSignature.verify_header(body, header, secret, 300)",
-        {"WebhookSignature": stripe.WebhookSignature, "header": header, "secret": secret, "body": body},
+        {"verify_header": ("WebhookSignature.verify_header(body, header, secret, 300)", "header values")},
+        {"WebhookSignature": stripe.WebhookSignature, "header": header, "secret": secret},
+        body=body,
         key=secret.encode(),
         message=b"%d." % timestamp + body,
         expected=bytes.fromhex(header.split("v1=", 1)[1]),
         floor_label="hmac.digest(secret, ts.body, 'sha256')",
-        accepts=lambda: stripe.WebhookSignature.verify_header(body, header, secret, 300) is True,
-        tampered=lambda: stripe.WebhookSignature.verify_header(body + b" ", header, secret, 300),
+        accepted=lambda result: result is True,
     )
 
 
 def _slack(body: bytes) -> Contender:
-    """Slack: ``SignatureVerifier.is_valid``, HMAC-SHA256 over ``v0:timestamp:body``, hex."""
+    """Slack: ``SignatureVerifier``, HMAC-SHA256 over ``v0:timestamp:body``, hex; answers True or False."""
     signature_module, version = _import("slack_sdk.signature", "slack_sdk")
     secret = _SECRET_BYTES.hex()
     verifier = signature_module.SignatureVerifier(secret)
     timestamp = str(int(time.time()))
     signature = verifier.generate_signature(timestamp=timestamp, body=body)
+    headers = {
+        "X-Slack-Request-Timestamp": timestamp,
+        "X-Slack-Signature": signature,
+        "Content-Type": "application/json",
+    }
     return _peer(
         "slack_sdk",
         version,
-        "verifier.is_valid(body, timestamp, signature)",
-        {"verifier": verifier, "timestamp": timestamp, "signature": signature, "body": body},
+        {
+            "is_valid": ("verifier.is_valid(body, timestamp, signature)", "header values"),
+            "is_valid_request": ("verifier.is_valid_request(body, headers)", "header mapping"),
+        },
+        {"verifier": verifier, "timestamp": timestamp, "signature": signature, "headers": headers},
+        body=body,
         key=secret.encode(),
         message=f"v0:{timestamp}:".encode() + body,
         expected=bytes.fromhex(signature.removeprefix("v0=")),
         floor_label="hmac.digest(secret, v0:ts:body, 'sha256')",
-        accepts=lambda: verifier.is_valid(body, timestamp, signature) is True,
-        tampered=lambda: verifier.is_valid(body + b" ", timestamp, signature),
+        accepted=lambda result: result is True,
     )
 
 

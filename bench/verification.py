@@ -18,7 +18,7 @@ class ContenderInfo:
 
     library: str
     version: str
-    calls: list[str]
+    calls: dict[str, str]  # name: what it is given ("header values", "header mapping", ...)
     floor: str
     floor_label: str
 
@@ -45,7 +45,7 @@ def _info(contender: Contender) -> ContenderInfo:
     return ContenderInfo(
         library=contender.library,
         version=contender.version,
-        calls=[case.name for case in contender.calls],
+        calls={call.case.name: call.takes for call in contender.calls},
         floor=contender.floor.name,
         floor_label=contender.floor_label,
     )
@@ -72,7 +72,7 @@ def run_verification(*, rounds: int, batch_seconds: float) -> VerificationResult
             results.contenders = [_info(contender) for contender in contenders]
         cases: list[Case] = [sha512_floor]
         for contender in contenders:
-            cases += [contender.floor, *contender.calls]
+            cases += [contender.floor, *(call.case for call in contender.calls)]
         print(f"  verification, {body.label}: {len(cases)} cases x {rounds} rounds", file=sys.stderr, flush=True)
         seconds = interleaved_minimum(cases, rounds=rounds, batch_seconds=batch_seconds)
         results.sizes.append(SizeResult(body.label, len(body.data), seconds))
