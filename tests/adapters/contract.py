@@ -132,12 +132,12 @@ class AdapterContract:
         self, driver: Driver, secret: str, caplog: pytest.LogCaptureFixture
     ) -> None:
         """Earlier code that read the body gets a 500 saying so, logged, never a signature mismatch."""
-        body, content_type = FORMS[0][1], FORMS[0][0]
+        content_type, body = FORMS[1]  # multipart: every framework streams it instead of caching it
         with caplog.at_level(logging.ERROR, "tower_webhooks"):
             answer = driver.post("/consumed", body, signed(secret, body, content_type))
         assert (answer.status, answer.json()["error"]) == (500, "body_consumed")
         assert "already read" in answer.json()["detail"]
-        assert any("already read" in record.getMessage() for record in caplog.records)
+        assert any("already read" in record.getMessage() for record in caplog.records if record.levelname == "ERROR")
         assert driver.received == []
 
     def test_another_2xx_warns_once_that_tower_will_retry(
@@ -174,6 +174,6 @@ class ConfiguredSecretContract:
         with caplog.at_level(logging.ERROR, "tower_webhooks"):
             answer = driver.post("/hook", PRETTY, signed(secret, PRETTY))
         assert (answer.status, answer.json()["error"]) == (500, "receiver_misconfigured")
-        [record] = [record for record in caplog.records if record.levelno == logging.ERROR]
+        [record] = [record for record in caplog.records if record.name == "tower_webhooks"]
         assert "TOWER_WEBHOOK_SECRET" in record.getMessage()
         assert driver.received == []
