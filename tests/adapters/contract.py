@@ -25,9 +25,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
 PRETTY = sample_body("run-crashed-pretty.json")  # non-ASCII and indented: re-serialising would change it
-MULTIPART = (
-    b"--xyz\r\nContent-Disposition: form-data; name=\"event\"\r\n\r\nrun.finished\r\n--xyz--\r\n"
-)
+MULTIPART = b'--xyz\r\nContent-Disposition: form-data; name="event"\r\n\r\nrun.finished\r\n--xyz--\r\n'
 FORMS = [
     ("application/x-www-form-urlencoded", b"event=run.finished&note=%C3%A9chec"),
     ("multipart/form-data; boundary=xyz", MULTIPART),

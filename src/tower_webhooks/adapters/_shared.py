@@ -35,9 +35,9 @@ __all__ = [
     "Reply",
     "body_consumed",
     "body_unavailable",
-    "require_whole",
     "guard_view",
     "reply_for",
+    "require_whole",
     "run_async",
     "run_sync",
 ]
@@ -220,7 +220,11 @@ class Guard:
             return reply_for(error)
 
     def finish(self, status: int) -> None:
-        """Note the status a handler gave a verified webhook; warn once per status Tower will retry."""
+        """Note the status a handler gave a verified webhook, once it has answered."""
+        self.warn_if_retried(status)
+
+    def warn_if_retried(self, status: int) -> None:
+        """Warn once per status that Tower will retry a webhook answered with a 2xx other than 200."""
         if 200 < status < 300 and status not in self._warned:
             self._warned.add(status)
             logger.warning(

@@ -9,18 +9,21 @@
 .. versionadded:: 0.1.0
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations``: FastAPI resolves TowerWebhook.__call__'s annotations at
+# run time, and an instance has no module globals to resolve a string "Request" with.
+from collections.abc import Collection, Sequence
 
 try:
     from starlette.exceptions import HTTPException
-    from starlette.requests import Request  # noqa: TC002 - FastAPI reads TowerWebhook's annotations at runtime
+    from starlette.requests import Request
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
 except ImportError:  # pragma: no cover - depends on what is installed
     raise ImportError(
         "tower_webhooks.adapters.starlette needs Starlette: pip install 'tower-webhooks[starlette]' (or [fastapi])"
     ) from None
 
-from typing import TYPE_CHECKING
-
+from tower_webhooks._secret import Secret
+from tower_webhooks._verify import VerifiedWebhook
 from tower_webhooks.exceptions import TowerWebhooksError
 
 from ._shared import (
@@ -33,14 +36,6 @@ from ._shared import (
     require_whole,
     run_async,
 )
-
-if TYPE_CHECKING:
-    from collections.abc import Collection, Sequence
-
-    from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-    from tower_webhooks._secret import Secret
-    from tower_webhooks._verify import VerifiedWebhook
 
 __all__ = ["TowerWebhook", "TowerWebhookMiddleware", "WebhookRejected", "verify_request"]
 
@@ -229,4 +224,9 @@ class TowerWebhook:
 
     async def __call__(self, request: Request) -> VerifiedWebhook:
         """Verify the request FastAPI passes in; see :func:`verify_request`."""
-        return await _verify(self._guard, request)
+        webhook = await _verify(self._guard, request)
+        # A dependency never sees the response, but the route's declared status is known already.
+        status = getattr(request.scope.get("route"), "status_code", None)
+        if isinstance(status, int):
+            self._guard.warn_if_retried(status)
+        return webhook
