@@ -174,4 +174,7 @@ class ConfiguredSecretContract:
         assert (answer.status, answer.json()["error"]) == (500, "receiver_misconfigured")
         [record] = [record for record in caplog.records if record.name == "tower_webhooks"]
         assert "TOWER_WEBHOOK_SECRET" in record.getMessage()
+        if value:
+            assert value not in record.getMessage()
+            assert value not in answer.body.decode()
         assert driver.received == []

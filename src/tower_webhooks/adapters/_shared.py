@@ -183,10 +183,10 @@ class Guard:
     def too_large(self, size: int | None, *, limit: int | None = None, setting: str | None = None) -> BodyTooLargeError:
         """The error for a body over ``max_body_bytes``, or over a framework ``setting``'s ``limit``."""
         limit = self.max_body_bytes if limit is None else limit
-        stated = "the body is larger" if size is None else f"the body is {size:,} bytes"
+        stated = "the body is" if size is None else f"the body is {size:,} bytes,"
         source = "max_body_bytes" if setting is None else f"the framework setting {setting}"
         return BodyTooLargeError(
-            f"{stated}, over the limit of {limit:,} bytes set by {source}; Tower's payloads are far smaller",
+            f"{stated} over the limit of {limit:,} bytes set by {source}; Tower's payloads are far smaller",
             max_body_bytes=limit,
             setting=setting,
         )
@@ -213,8 +213,8 @@ class Guard:
         try:
             verifier = self.verifier(configured)
             body = read_body()
-            if len(body) > self.max_body_bytes:
-                raise self.too_large(len(body))
+            if len(body) > self.max_body_bytes:  # a chunked body, perhaps read only to the limit
+                raise self.too_large(None)
             return verifier.verify_headers(headers, body)
         except TowerWebhooksError as error:
             return reply_for(error)

@@ -87,7 +87,10 @@ def _respond(reply: Reply) -> HttpResponse:
 
 def _request_of(args: tuple[Any, ...]) -> HttpRequest:
     # A function view gets (request, ...); a method decorated directly gets (self, request, ...).
-    return next(arg for arg in args if isinstance(arg, HttpRequest))
+    for arg in args[:2]:
+        if isinstance(arg, HttpRequest):
+            return arg
+    raise TypeError("verify_tower_webhook decorates Django views, but this one was called without an HttpRequest")
 
 
 @overload
