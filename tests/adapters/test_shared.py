@@ -20,7 +20,7 @@ from tower_webhooks.adapters._shared import Guard, body_consumed, body_unavailab
 
 
 def guard(**options: object) -> Guard:
-    settings: dict[str, object] = {"secret": None, "setting": "S", "tolerance_ms": 300_000, "max_body_bytes": 64}
+    settings: dict[str, object] = {"secret": lambda: None, "setting": "S", "tolerance_ms": 300_000, "max_body_bytes": 64}
     return Guard(**{**settings, **options})  # type: ignore[arg-type]
 
 

@@ -317,3 +317,39 @@ def test_the_fastapi_dependency_warns_about_a_route_declared_202(secret: str, ca
         for _ in range(2):
             assert client.post("/accepted", content=PRETTY, headers=signed(secret, PRETTY)).status_code == 202
     assert ["202" in record.getMessage() for record in caplog.records if record.name == "tower_webhooks"] == [True]
+
+
+@pytest.mark.parametrize("value", [None, "", "c2hvcnQ="])
+def test_a_secret_read_per_request_that_is_missing_is_a_logged_500(
+    value: str | None, secret: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """secret= may be a function read per request: a missing or invalid value is a logged 500, never a 400."""
+
+    async def hook(request: Request) -> Response:
+        return PlainTextResponse("never")
+
+    app = Starlette(
+        routes=[Route("/hook", hook, methods=["POST"])],
+        middleware=[Middleware(TowerWebhookMiddleware, secret=lambda: value, paths=["/hook"])],
+    )
+    with caplog.at_level(logging.ERROR, "tower_webhooks"):
+        response = TestClient(app).post("/hook", content=PRETTY, headers=signed(secret, PRETTY))
+    assert (response.status_code, response.json()["error"]) == (500, "receiver_misconfigured")
+    assert ["secret= function" in record.getMessage() for record in caplog.records] == [True]
+
+
+def test_the_dependency_reads_a_secret_function_per_request(secret: str) -> None:
+    """TowerWebhook(secret=function) verifies with the value the function returns at each request."""
+    configured: dict[str, str] = {}
+    app = FastAPI()
+
+    @app.post("/hook")
+    async def hook(
+        webhook: Annotated[VerifiedWebhook, Depends(TowerWebhook(secret=lambda: configured.get("s")))],
+    ) -> None:
+        pass
+
+    client = TestClient(app)
+    assert client.post("/hook", content=PRETTY, headers=signed(secret, PRETTY)).status_code == 500
+    configured["s"] = secret
+    assert client.post("/hook", content=PRETTY, headers=signed(secret, PRETTY)).status_code == 200

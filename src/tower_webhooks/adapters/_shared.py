@@ -12,7 +12,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, Union, cast
 
 from tower_webhooks._verify import DEFAULT_TOLERANCE_MS, VerifiedWebhook, Verifier, _check_tolerance
 from tower_webhooks.exceptions import (
@@ -33,6 +33,7 @@ __all__ = [
     "DEFAULT_TOLERANCE_MS",
     "Guard",
     "Reply",
+    "SecretSource",
     "body_consumed",
     "body_unavailable",
     "guard_view",
@@ -117,56 +118,51 @@ def require_whole(body: bytes, declared_length: int | None, by: str) -> bytes:
     return body
 
 
-def _no_configured_secret() -> object:
-    return None
+SecretSource = Union["Secret", Sequence["Secret"], Callable[[], object]]
+"""A secret, the live secrets, or a function that returns the configured value at each request."""
 
 
 class Guard:
     """One adapter's options, and every step a request goes through before its handler.
 
     Args:
-        secret: The secret, or the live secrets; ``None`` reads it per request from ``setting``.
-        setting: Where the secret is configured when ``secret`` is ``None``, as the log should
-            name it (such as ``'app.config["TOWER_WEBHOOK_SECRET"]'``).
+        secret: The secret or the live secrets, checked now; or a function that returns the
+            configured value, called per request (decoded once per value), so that a missing or
+            invalid one answers 500 and is logged.
+        setting: What the log calls the configured value (such as ``'app.config["..."]'``).
         tolerance_ms: See :class:`tower_webhooks.Verifier`.
         max_body_bytes: The largest body accepted; larger ones answer 413 unread.
 
     Raises:
-        InvalidSecretError: ``secret`` was given and cannot be used, so start-up fails.
+        InvalidSecretError: A secret given as a value cannot be used, so start-up fails.
         TypeError, ValueError: ``tolerance_ms`` or ``max_body_bytes`` is not a valid value.
     """
 
-    __slots__ = ("_cached", "_fixed", "_setting", "_tolerance_ms", "_warned", "max_body_bytes")
+    __slots__ = ("_cached", "_configured", "_fixed", "_setting", "_tolerance_ms", "_warned", "max_body_bytes")
 
-    def __init__(
-        self,
-        *,
-        secret: Secret | Sequence[Secret] | None,
-        setting: str,
-        tolerance_ms: int | None,
-        max_body_bytes: int,
-    ) -> None:
+    def __init__(self, *, secret: SecretSource, setting: str, tolerance_ms: int | None, max_body_bytes: int) -> None:
         if not isinstance(max_body_bytes, int) or isinstance(max_body_bytes, bool):
             raise TypeError(f"max_body_bytes must be an int, not {type(max_body_bytes).__name__}")
         if max_body_bytes < 1:
             raise ValueError(f"max_body_bytes must be at least 1, got {max_body_bytes}")
         self.max_body_bytes = max_body_bytes
         self._tolerance_ms = _check_tolerance(tolerance_ms)
-        # A secret given in code is checked now: a typo fails at start-up, not at every delivery.
-        self._fixed = None if secret is None else Verifier(secret, tolerance_ms=tolerance_ms)
         self._setting = setting
+        self._configured = secret if callable(secret) else None
+        # A secret given as a value is checked now: a typo fails at start-up, not at every delivery.
+        self._fixed = None if callable(secret) else Verifier(secret, tolerance_ms=tolerance_ms)
         self._cached: tuple[object, Verifier] | None = None
         self._warned: set[int] = set()
 
-    def verifier(self, configured: Callable[[], object]) -> Verifier:
+    def verifier(self) -> Verifier:
         """The verifier for the fixed secret, or for the configured one (decoded once per value).
 
         Raises:
             InvalidSecretError: The configured secret is missing or unusable.
         """
-        if self._fixed is not None:
-            return self._fixed
-        value = configured()
+        if self._configured is None:
+            return cast("Verifier", self._fixed)
+        value = self._configured()
         if value is None or value in ("", b""):
             raise InvalidSecretError(
                 f"{self._setting} is not set: set it to the secret Tower showed when the webhook was created"
@@ -203,15 +199,10 @@ class Guard:
         if content_length is not None and content_length > self.max_body_bytes:
             raise self.too_large(content_length)
 
-    def check(
-        self,
-        headers: Headers,
-        read_body: Callable[[], bytes],
-        configured: Callable[[], object] = _no_configured_secret,
-    ) -> VerifiedWebhook | Reply:
+    def check(self, headers: Headers, read_body: Callable[[], bytes]) -> VerifiedWebhook | Reply:
         """Resolve the secret, read the body, verify: the webhook, or the reply that refuses it."""
         try:
-            verifier = self.verifier(configured)
+            verifier = self.verifier()
             body = read_body()
             if len(body) > self.max_body_bytes:  # a chunked body, perhaps read only to the limit
                 raise self.too_large(None)

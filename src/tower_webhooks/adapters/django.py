@@ -32,6 +32,7 @@ from ._shared import (
     METHOD_NOT_ALLOWED,
     Guard,
     Reply,
+    SecretSource,
     View,
     body_consumed,
     body_unavailable,
@@ -39,9 +40,8 @@ from ._shared import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable
 
-    from tower_webhooks._secret import Secret
 
 __all__ = ["SECRET_SETTING", "verify_tower_webhook"]
 
@@ -65,14 +65,14 @@ def _read_body(guard: Guard, request: HttpRequest) -> bytes:
         raise guard.too_large(size, limit=limit, setting="DATA_UPLOAD_MAX_MEMORY_SIZE") from None
 
 
+def _configured_secret() -> object:
+    return getattr(settings, SECRET_SETTING, None)
+
+
 def _prepare(guard: Guard, request: HttpRequest) -> VerifiedWebhook | Reply:
     if request.method != "POST":
         return METHOD_NOT_ALLOWED
-    outcome = guard.check(
-        request.headers,
-        lambda: _read_body(guard, request),
-        lambda: getattr(settings, SECRET_SETTING, None),
-    )
+    outcome = guard.check(request.headers, lambda: _read_body(guard, request))
     if isinstance(outcome, VerifiedWebhook):
         request.tower_webhook = outcome  # type: ignore[attr-defined]
     return outcome
@@ -98,7 +98,7 @@ def verify_tower_webhook(view: View, /) -> View: ...
 @overload
 def verify_tower_webhook(
     *,
-    secret: Secret | Sequence[Secret] | None = None,
+    secret: SecretSource | None = None,
     tolerance_ms: int | None = DEFAULT_TOLERANCE_MS,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
 ) -> Callable[[View], View]: ...
@@ -106,7 +106,7 @@ def verify_tower_webhook(
     view: Callable[..., Any] | None = None,
     /,
     *,
-    secret: Secret | Sequence[Secret] | None = None,
+    secret: SecretSource | None = None,
     tolerance_ms: int | None = DEFAULT_TOLERANCE_MS,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
 ) -> Any:
@@ -121,8 +121,8 @@ def verify_tower_webhook(
 
     Args:
         view: The view, when used bare.
-        secret: The secret (or live secrets); by default ``settings.TOWER_WEBHOOK_SECRET``,
-            read per request.
+        secret: The secret (or live secrets), checked now; or a function that returns it, called
+            per request. By default ``settings.TOWER_WEBHOOK_SECRET``, read per request.
         tolerance_ms: See :class:`tower_webhooks.Verifier`.
         max_body_bytes: The largest body accepted; ``DATA_UPLOAD_MAX_MEMORY_SIZE`` also applies.
 
@@ -132,7 +132,7 @@ def verify_tower_webhook(
     .. versionadded:: 0.1.0
     """
     guard = Guard(
-        secret=secret,
+        secret=_configured_secret if secret is None else secret,
         setting=f"settings.{SECRET_SETTING}",
         tolerance_ms=tolerance_ms,
         max_body_bytes=max_body_bytes,

@@ -30,6 +30,7 @@ from ._shared import (
     DEFAULT_TOLERANCE_MS,
     Guard,
     Reply,
+    SecretSource,
     View,
     body_unavailable,
     guard_view,
@@ -37,9 +38,8 @@ from ._shared import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable
 
-    from tower_webhooks._secret import Secret
 
 __all__ = ["SECRET_SETTING", "verify_tower_webhook"]
 
@@ -67,12 +67,12 @@ def _read_body(guard: Guard) -> bytes:
     return require_whole(body, length, "code that ran earlier (request.form, request.files or request.stream)")
 
 
+def _configured_secret() -> object:
+    return flask.current_app.config.get(SECRET_SETTING)
+
+
 def _prepare(guard: Guard) -> VerifiedWebhook | Reply:
-    outcome = guard.check(
-        flask.request.headers,
-        lambda: _read_body(guard),
-        lambda: flask.current_app.config.get(SECRET_SETTING),
-    )
+    outcome = guard.check(flask.request.headers, lambda: _read_body(guard))
     if isinstance(outcome, VerifiedWebhook):
         flask.g.tower_webhook = outcome
     return outcome
@@ -91,7 +91,7 @@ def verify_tower_webhook(view: View, /) -> View: ...
 @overload
 def verify_tower_webhook(
     *,
-    secret: Secret | Sequence[Secret] | None = None,
+    secret: SecretSource | None = None,
     tolerance_ms: int | None = DEFAULT_TOLERANCE_MS,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
 ) -> Callable[[View], View]: ...
@@ -99,7 +99,7 @@ def verify_tower_webhook(
     view: Callable[..., Any] | None = None,
     /,
     *,
-    secret: Secret | Sequence[Secret] | None = None,
+    secret: SecretSource | None = None,
     tolerance_ms: int | None = DEFAULT_TOLERANCE_MS,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
 ) -> Any:
@@ -113,8 +113,8 @@ def verify_tower_webhook(
 
     Args:
         view: The view, when used bare.
-        secret: The secret (or live secrets); by default ``app.config["TOWER_WEBHOOK_SECRET"]``,
-            read per request.
+        secret: The secret (or live secrets), checked now; or a function that returns it, called
+            per request. By default ``app.config["TOWER_WEBHOOK_SECRET"]``, read per request.
         tolerance_ms: See :class:`tower_webhooks.Verifier`.
         max_body_bytes: The largest body accepted; Flask's ``MAX_CONTENT_LENGTH`` also applies.
 
@@ -124,7 +124,7 @@ def verify_tower_webhook(
     .. versionadded:: 0.1.0
     """
     guard = Guard(
-        secret=secret,
+        secret=_configured_secret if secret is None else secret,
         setting=f'app.config["{SECRET_SETTING}"]',
         tolerance_ms=tolerance_ms,
         max_body_bytes=max_body_bytes,

@@ -11,7 +11,7 @@
 
 # No ``from __future__ import annotations``: FastAPI resolves TowerWebhook.__call__'s annotations at
 # run time, and an instance has no module globals to resolve a string "Request" with.
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 
 try:
     from starlette.exceptions import HTTPException
@@ -22,7 +22,6 @@ except ImportError:  # pragma: no cover - depends on what is installed
         "tower_webhooks.adapters.starlette needs Starlette: pip install 'tower-webhooks[starlette]' (or [fastapi])"
     ) from None
 
-from tower_webhooks._secret import Secret
 from tower_webhooks._verify import VerifiedWebhook
 from tower_webhooks.exceptions import TowerWebhooksError
 
@@ -31,6 +30,7 @@ from ._shared import (
     DEFAULT_TOLERANCE_MS,
     Guard,
     Reply,
+    SecretSource,
     body_consumed,
     reply_for,
     require_whole,
@@ -38,6 +38,8 @@ from ._shared import (
 )
 
 __all__ = ["TowerWebhook", "TowerWebhookMiddleware", "WebhookRejected", "verify_request"]
+
+_SETTING = "the secret= function's value"
 
 
 class WebhookRejected(HTTPException):
@@ -66,7 +68,8 @@ class TowerWebhookMiddleware:
 
     Args:
         app: The ASGI app to protect.
-        secret: The secret, or the live secrets.
+        secret: The secret or the live secrets, checked now; or a function that returns them,
+            called per request, so that a missing one answers 500 and is logged.
         paths: The exact request paths (``scope["path"]``) that receive Tower webhooks.
         tolerance_ms: See :class:`tower_webhooks.Verifier`.
         max_body_bytes: The largest body accepted.
@@ -78,7 +81,7 @@ class TowerWebhookMiddleware:
         self,
         app: ASGIApp,
         *,
-        secret: Secret | Sequence[Secret],
+        secret: SecretSource,
         paths: Collection[str],
         tolerance_ms: int | None = DEFAULT_TOLERANCE_MS,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
@@ -87,7 +90,7 @@ class TowerWebhookMiddleware:
             raise TypeError(f"paths must be a collection of paths, such as [{paths!r}], not one string")
         self.app = app
         self._paths = frozenset(paths)
-        self._guard = Guard(secret=secret, setting="secret=", tolerance_ms=tolerance_ms, max_body_bytes=max_body_bytes)
+        self._guard = Guard(secret=secret, setting=_SETTING, tolerance_ms=tolerance_ms, max_body_bytes=max_body_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Verify a webhook POST to one of ``paths``, or pass the request through untouched."""
@@ -186,7 +189,7 @@ async def _verify(guard: Guard, request: Request) -> VerifiedWebhook:
 async def verify_request(
     request: Request,
     *,
-    secret: Secret | Sequence[Secret],
+    secret: SecretSource,
     tolerance_ms: int | None = DEFAULT_TOLERANCE_MS,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
 ) -> VerifiedWebhook:
@@ -200,7 +203,7 @@ async def verify_request(
 
     .. versionadded:: 0.1.0
     """
-    guard = Guard(secret=secret, setting="secret=", tolerance_ms=tolerance_ms, max_body_bytes=max_body_bytes)
+    guard = Guard(secret=secret, setting=_SETTING, tolerance_ms=tolerance_ms, max_body_bytes=max_body_bytes)
     return await _verify(guard, request)
 
 
@@ -216,11 +219,11 @@ class TowerWebhook:
     def __init__(
         self,
         *,
-        secret: Secret | Sequence[Secret],
+        secret: SecretSource,
         tolerance_ms: int | None = DEFAULT_TOLERANCE_MS,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     ) -> None:
-        self._guard = Guard(secret=secret, setting="secret=", tolerance_ms=tolerance_ms, max_body_bytes=max_body_bytes)
+        self._guard = Guard(secret=secret, setting=_SETTING, tolerance_ms=tolerance_ms, max_body_bytes=max_body_bytes)
 
     async def __call__(self, request: Request) -> VerifiedWebhook:
         """Verify the request FastAPI passes in; see :func:`verify_request`."""
