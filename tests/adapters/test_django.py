@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 if not settings.configured:
     settings.configure(
-        SECRET_KEY="not-a-tower-secret",  # noqa: S106 - Django requires one
+        SECRET_KEY="not-a-tower-secret",
         INSTALLED_APPS=["django.contrib.auth", "django.contrib.contenttypes"],
         SESSION_ENGINE="django.contrib.sessions.backends.signed_cookies",
     )

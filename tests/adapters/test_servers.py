@@ -96,7 +96,7 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     listener = socket.create_server(("127.0.0.1", 0))
     port = listener.getsockname()[1]
     with listener, log.open("wb") as output:  # the server keeps its own copy of the socket
-        process = subprocess.Popen(  # noqa: S603 - our own fixed commands
+        process = subprocess.Popen(
             command(kind, listener.fileno()),
             cwd=EXAMPLES,
             pass_fds=[listener.fileno()],

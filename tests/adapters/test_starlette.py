@@ -211,7 +211,7 @@ def test_other_paths_are_not_verified(secret: str) -> None:
 def test_a_secret_that_cannot_be_used_fails_when_the_middleware_is_built() -> None:
     """An invalid secret is a start-up error, never a 400 at delivery time."""
     with pytest.raises(InvalidSecretError):
-        TowerWebhookMiddleware(PlainTextResponse("never"), secret="c2hvcnQ=", paths=["/hook"])  # noqa: S106 - too short
+        TowerWebhookMiddleware(PlainTextResponse("never"), secret="c2hvcnQ=", paths=["/hook"])
 
 
 def test_paths_must_be_a_collection() -> None:

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
 __all__ = ["SECRET_SETTING", "verify_tower_webhook"]
 
-SECRET_SETTING = "TOWER_WEBHOOK_SECRET"  # noqa: S105 - a setting name, not a secret
+SECRET_SETTING = "TOWER_WEBHOOK_SECRET"
 """The ``app.config`` key read when no ``secret=`` is given."""
 
 
