@@ -6,7 +6,9 @@ import subprocess
 import sys
 
 import pytest
+from starlette.responses import PlainTextResponse
 
+from tests.values import SECRET
 from tower_webhooks import (
     BodyConsumedError,
     BodyTooLargeError,
@@ -17,6 +19,7 @@ from tower_webhooks import (
     WebhookVerificationError,
 )
 from tower_webhooks.adapters._shared import Guard, body_consumed, body_unavailable, reply_for
+from tower_webhooks.adapters.starlette import TowerWebhook, TowerWebhookMiddleware
 
 
 def guard(**options: object) -> Guard:
@@ -108,3 +111,13 @@ def test_a_missing_framework_names_the_extra_to_install(module: str, framework: 
         f"ImportError: tower_webhooks.adapters.{module} needs {framework.capitalize()}: "
         f"pip install 'tower-webhooks[{framework}]'" + (" (or [fastapi])" if module == "starlette" else "")
     )
+
+
+def test_no_adapter_object_shows_the_secret() -> None:
+    """The reprs of the adapters' objects never hold the secret."""
+    objects = [
+        guard(secret=SECRET),
+        TowerWebhook(secret=SECRET),
+        TowerWebhookMiddleware(PlainTextResponse("x"), secret=SECRET, paths=["/"]),
+    ]
+    assert all(SECRET not in repr(one) and SECRET[:12] not in repr(one) for one in objects)
