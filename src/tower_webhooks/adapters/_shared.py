@@ -10,10 +10,11 @@ from __future__ import annotations
 import functools
 import json
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar, Union, cast
 
+from tower_webhooks._headers import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from tower_webhooks._verify import DEFAULT_TOLERANCE_MS, VerifiedWebhook, Verifier, _check_tolerance
 from tower_webhooks.exceptions import (
     BodyConsumedError,
@@ -36,6 +37,7 @@ __all__ = [
     "SecretSource",
     "body_consumed",
     "body_unavailable",
+    "environ_headers",
     "guard_view",
     "reply_for",
     "require_whole",
@@ -105,6 +107,18 @@ def body_consumed(by: str) -> BodyConsumedError:
         "signed bytes are gone: verify first (decorate the view itself, or add the middleware "
         "outermost) and let nothing parse the body before it"
     )
+
+
+_ENVIRON_KEYS = tuple((name, "HTTP_" + name.upper().replace("-", "_")) for name in (TIMESTAMP_HEADER, SIGNATURE_HEADER))
+
+
+def environ_headers(environ: Mapping[str, object]) -> list[tuple[str, str]]:
+    """Tower's two headers from a WSGI-style environ (Flask's ``request.environ``, Django's ``META``).
+
+    The server has already matched the names whatever their case, and joined a repeated header
+    with commas (which the strict parsing refuses), so two look-ups replace a scan of every header.
+    """
+    return [(name, value) for name, key in _ENVIRON_KEYS if isinstance(value := environ.get(key), str)]
 
 
 def require_whole(body: bytes, declared_length: int | None, by: str) -> bytes:

@@ -36,6 +36,7 @@ from ._shared import (
     View,
     body_consumed,
     body_unavailable,
+    environ_headers,
     guard_view,
 )
 
@@ -72,7 +73,7 @@ def _configured_secret() -> object:
 def _prepare(guard: Guard, request: HttpRequest) -> VerifiedWebhook | Reply:
     if request.method != "POST":
         return METHOD_NOT_ALLOWED
-    outcome = guard.check(request.headers, lambda: _read_body(guard, request))
+    outcome = guard.check(environ_headers(request.META), lambda: _read_body(guard, request))
     if isinstance(outcome, VerifiedWebhook):
         request.tower_webhook = outcome  # type: ignore[attr-defined]
     return outcome

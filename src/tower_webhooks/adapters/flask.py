@@ -33,6 +33,7 @@ from ._shared import (
     SecretSource,
     View,
     body_unavailable,
+    environ_headers,
     guard_view,
     require_whole,
 )
@@ -72,7 +73,7 @@ def _configured_secret() -> object:
 
 
 def _prepare(guard: Guard) -> VerifiedWebhook | Reply:
-    outcome = guard.check(flask.request.headers, lambda: _read_body(guard))
+    outcome = guard.check(environ_headers(flask.request.environ), lambda: _read_body(guard))
     if isinstance(outcome, VerifiedWebhook):
         flask.g.tower_webhook = outcome
     return outcome
