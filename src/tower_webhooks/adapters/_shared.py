@@ -239,8 +239,10 @@ class Guard:
             )
 
 
-# The handler runs in one of these two, for every adapter: checks that must wrap it (such as
-# dropping duplicates) belong here and in Guard, and nowhere else.
+# Every adapter runs a verified webhook's handler through one of these two (the ASGI middleware
+# too, with the status it watched go out). Checks that must wrap the handler, such as answering a
+# duplicate delivery before the handler runs and recording the outcome after it, belong here and
+# in Guard, and nowhere else.
 
 
 def run_sync(guard: Guard, call: Callable[[], Result], status_of: Callable[[Result], int]) -> Result:
