@@ -18,7 +18,7 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tower_webhooks import InvalidSecretError, VerifiedWebhook
+from tower_webhooks import InvalidSecretError, VerifiedWebhook, generate_secret
 from tower_webhooks.adapters.starlette import TowerWebhook, TowerWebhookMiddleware, verify_request
 
 from .contract import PRETTY, AdapterContract, Answer, Received, Recorder, signed
@@ -296,6 +296,13 @@ def test_the_fastapi_dependency_refuses_with_fastapi_errors(secret: str) -> None
     response = TestClient(dependency_app(secret)).post("/typed", content=PRETTY, headers=signed(secret, b"{}"))
     assert response.status_code == 400
     assert "does not match" in response.json()["detail"]
+
+
+def test_a_forged_body_that_is_not_json_never_reaches_the_endpoint(secret: str) -> None:
+    """FastAPI decodes a JSON body before any dependency: it answers 422 first, and the endpoint never runs."""
+    body = b"not json"
+    response = TestClient(dependency_app(secret)).post("/typed", content=body, headers=signed(generate_secret(), body))
+    assert response.status_code == 422
 
 
 def test_the_middleware_works_with_a_pydantic_body(secret: str) -> None:
