@@ -15,7 +15,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TextIO
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from ._headers import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from ._inputs import UsageError
@@ -78,8 +78,8 @@ class Outcome:
         """Status and timings on one line, such as ``200 OK in 3.1 ms (headers after 2.9 ms)``."""
         if self.status is None:
             return f"no answer after {_duration(self.total_s)}"
-        phrase = self.error_code() or _phrase(self.status)
-        return f"{self.status} {phrase} in {_duration(self.total_s)} (headers after {_duration(self.headers_s)})"
+        timing = f"in {_duration(self.total_s)} (headers after {_duration(self.headers_s)})"
+        return f"{self.status} {_phrase(self.status)} {timing}"
 
 
 def _phrase(status: int | None) -> str:
@@ -171,9 +171,8 @@ def verdict(outcome: Outcome, *, url: str, timeout_s: float) -> str:
     if outcome.status == 200:
         return f"delivered: an exact 200, whole within {timeout_s:g} s"
     if outcome.status is not None and 300 <= outcome.status < 400:
-        hint = ""
-        if outcome.location and outcome.location.rstrip("/") == url.rstrip("/"):
-            hint = " (the URLs differ only by a trailing slash)"
+        target = urljoin(url, outcome.location or "")
+        hint = " (the URLs differ only by a trailing slash)" if target.rstrip("/") == url.rstrip("/") else ""
         return (
             f"not delivered: a redirect to {outcome.location or '(no Location header)'}{hint}; "
             "Tower never follows redirects, so give Tower the final URL"
