@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -37,14 +38,18 @@ _SECRET_HELP = f"""the secret:
   It is never printed."""
 
 
+def _wrap(text: str) -> str:
+    """Wrap a description by hand: the raw formatter keeps the examples' lines, and so every line."""
+    return textwrap.fill(text, width=88)
+
+
 def _formatter(prog: str) -> argparse.HelpFormatter:
     return argparse.RawDescriptionHelpFormatter(prog, max_help_position=32)
 
 
 def _secret_options() -> argparse.ArgumentParser:
     options = argparse.ArgumentParser(add_help=False)
-    group = options.add_argument_group("secret")
-    source = group.add_mutually_exclusive_group()
+    source = options.add_mutually_exclusive_group()
     source.add_argument(
         "--secret-env",
         metavar="NAME",
@@ -54,7 +59,7 @@ def _secret_options() -> argparse.ArgumentParser:
     source.add_argument(
         "--secret-file", metavar="PATH", help="file that holds the secret (surrounding whitespace ignored)"
     )
-    group.add_argument(
+    options.add_argument(
         "--secret-encoding",
         choices=("base64", "hex", "raw"),
         default="base64",
@@ -65,7 +70,7 @@ def _secret_options() -> argparse.ArgumentParser:
 
 def _body_options() -> argparse.ArgumentParser:
     options = argparse.ArgumentParser(add_help=False)
-    group = options.add_argument_group("body").add_mutually_exclusive_group()
+    group = options.add_mutually_exclusive_group()
     group.add_argument("--body", metavar="FILE", help="file holding the exact body bytes; - reads stdin")
     group.add_argument(
         "--sample", metavar="NAME", choices=SAMPLE_NAMES, help=f"a built-in sample body: {', '.join(SAMPLE_NAMES)}"
@@ -73,14 +78,25 @@ def _body_options() -> argparse.ArgumentParser:
     return options
 
 
-def _tolerance(value: str) -> int:
-    try:
-        tolerance_ms = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number of milliseconds: {value!r}") from None
-    if tolerance_ms < 1000:
-        raise argparse.ArgumentTypeError(f"{value} ms is under one second: the tolerance is in milliseconds")
-    return tolerance_ms
+def _whole(low: int, high: int, unit: str) -> Callable[[str], int]:
+    """An argument type for a whole number from ``low`` to ``high``, with a message naming the unit."""
+
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number of {unit}: {value!r}") from None
+        if not low <= number <= high:
+            raise argparse.ArgumentTypeError(f"{value} is not from {low:,} to {high:,} {unit}")
+        return number
+
+    return parse
+
+
+_tolerance = _whole(1_000, 10**15, "milliseconds (at least one second)")
+_timestamp_ms = _whole(0, 10**16 - 1, "Unix milliseconds")
+_port = _whole(0, 65_535, "(a TCP port)")
+_count = _whole(1, 10**9, "deliveries")
 
 
 def _positive_seconds(value: str) -> float:
@@ -97,8 +113,10 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tower-webhooks",
         formatter_class=_formatter,
-        description="Sign, verify and test Tower webhooks: check an endpoint the way Tower judges it, "
-        "capture real deliveries, and find out why a signature does not match.",
+        description=_wrap(
+            "Sign, verify and test Tower webhooks: check an endpoint the way Tower judges it, "
+            "capture real deliveries, and find out why a signature does not match."
+        ),
         epilog=f"{_SECRET_HELP}\n\n{_EXIT_CODES}\n\nRun `tower-webhooks COMMAND --help` for each command's options.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -109,9 +127,11 @@ def _parser() -> argparse.ArgumentParser:
         parents=[secret, _body_options()],
         formatter_class=_formatter,
         help="print the two headers Tower would send with a body",
-        description="Sign a body the way Tower does and print the X-Tower-Webhook-Timestamp and "
-        "X-Tower-Signature headers, or with --curl a ready curl command that posts it. "
-        "The body comes from --body FILE, --sample NAME, or stdin.",
+        description=_wrap(
+            "Sign a body the way Tower does and print the X-Tower-Webhook-Timestamp and "
+            "X-Tower-Signature headers, or with --curl a ready curl command that posts it. "
+            "The body comes from --body FILE, --sample NAME, or stdin."
+        ),
         epilog=f"""examples:
   export {DEFAULT_SECRET_ENV}="$(tower-webhooks secret)"
   tower-webhooks sign --body event.json
@@ -123,7 +143,10 @@ def _parser() -> argparse.ArgumentParser:
 {_EXIT_CODES}""",
     )
     sign.add_argument(
-        "--timestamp-ms", metavar="MS", type=int, help="sign with this Unix time in milliseconds (default: now)"
+        "--timestamp-ms",
+        metavar="MS",
+        type=_timestamp_ms,
+        help="sign with this Unix time in milliseconds (default: now)",
     )
     sign.add_argument("--curl", metavar="URL", help="print a curl command that posts the signed body to URL")
     sign.set_defaults(handler=_sign)
@@ -133,13 +156,15 @@ def _parser() -> argparse.ArgumentParser:
         parents=[secret],
         formatter_class=_formatter,
         help="check one request's signature and timestamp; --explain says why it fails",
-        description="Verify one request, given as its two header values and its body, or as a capture "
-        "file from `listen --save`. Prints 'accepted' or 'rejected' with the reason. A capture's "
-        "timestamp is checked against the time it was received. With --explain, a rejected signature "
-        "is checked against the usual mistakes (the secret not decoded or decoded as hex/base64, a "
-        "trailing newline added or removed, CRLF line endings, a UTF-8 BOM, re-serialised JSON, the "
-        "timestamp in seconds, a different timestamp) and the one that explains it is named. "
-        "Neither the secret nor the expected signature is ever printed.",
+        description=_wrap(
+            "Verify one request, given as its two header values and its body, or as a capture "
+            "file from `listen --save`. Prints 'accepted' or 'rejected' with the reason. A capture's "
+            "timestamp is checked against the time it was received. With --explain, a rejected signature "
+            "is checked against the usual mistakes (the secret not decoded or decoded as hex/base64, a "
+            "trailing newline added or removed, CRLF line endings, a UTF-8 BOM, re-serialised JSON, the "
+            "timestamp in seconds, a different timestamp) and the one that explains it is named. "
+            "Neither the secret nor the expected signature is ever printed."
+        ),
         epilog=f"""examples:
   tower-webhooks verify --timestamp 1764468000000 --signature 'kW3...==' --body body.json --explain
   tower-webhooks verify --capture captures/20261130T020000123Z-0001-400.json --explain
@@ -204,11 +229,13 @@ def _parser() -> argparse.ArgumentParser:
         parents=[secret],
         formatter_class=_formatter,
         help="run a local receiver that verifies and prints (and saves) each delivery",
-        description="Run a standard-library HTTP receiver that verifies every POST with the secret, "
-        "answers exactly 200 or 400 with a JSON reason (like the adapters), and prints one line per "
-        "delivery. With --save DIR, each delivery (headers, raw body, verdict) is written as a "
-        "capture file that `verify --capture` reads back. Put a tunnel (such as ngrok) in front of "
-        "it to capture real Tower deliveries. Stops on Ctrl-C, or after --count deliveries.",
+        description=_wrap(
+            "Run a standard-library HTTP receiver that verifies every POST with the secret, "
+            "answers exactly 200 or 400 with a JSON reason (like the adapters), and prints one line per "
+            "delivery. With --save DIR, each delivery (headers, raw body, verdict) is written as a "
+            "capture file that `verify --capture` reads back. Put a tunnel (such as ngrok) in front of "
+            "it to capture real Tower deliveries. Stops on Ctrl-C, or after --count deliveries."
+        ),
         epilog=f"""examples:
   tower-webhooks listen
   tower-webhooks listen --port 9000 --save captures/
@@ -219,9 +246,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     listen.set_defaults(handler=_listen)
     listen.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
-    listen.add_argument("--port", type=int, default=8000, help="port to listen on; 0 picks a free one (default: 8000)")
+    listen.add_argument(
+        "--port", type=_port, default=8000, help="port to listen on; 0 picks a free one (default: 8000)"
+    )
     listen.add_argument("--save", metavar="DIR", type=Path, help="write each delivery as a capture file in DIR")
-    listen.add_argument("--count", metavar="N", type=int, help="stop after N deliveries")
+    listen.add_argument("--count", metavar="N", type=_count, help="stop after N deliveries")
     listen.add_argument(
         "--tolerance-ms",
         metavar="MS",
@@ -234,8 +263,10 @@ def _parser() -> argparse.ArgumentParser:
         "secret",
         formatter_class=_formatter,
         help="print a fresh random secret (base64, like Tower's)",
-        description="Print a fresh random secret: 64 random bytes, base64-encoded like the ones Tower "
-        "shows. For tests and local tools; in production the secret comes from Tower.",
+        description=_wrap(
+            "Print a fresh random secret: 64 random bytes, base64-encoded like the ones Tower "
+            "shows. For tests and local tools; in production the secret comes from Tower."
+        ),
         epilog=f'example:\n  export {DEFAULT_SECRET_ENV}="$(tower-webhooks secret)"\n\n{_EXIT_CODES}',
     )
     secret_command.set_defaults(handler=_secret)
@@ -243,9 +274,11 @@ def _parser() -> argparse.ArgumentParser:
         "demo",
         formatter_class=_formatter,
         help="run `listen` and `send --check` against each other on 127.0.0.1",
-        description="Start the `listen` receiver on 127.0.0.1 with a fresh secret, run `send --check` "
-        "against it with each shipped sample body, and print one line per request with its verdict. "
-        "Exits 0 only if every verdict is the expected one.",
+        description=_wrap(
+            "Start the `listen` receiver on 127.0.0.1 with a fresh secret, run `send --check` "
+            "against it with each shipped sample body, and print one line per request with its verdict. "
+            "Exits 0 only if every verdict is the expected one."
+        ),
         epilog=_EXIT_CODES,
     )
     demo.set_defaults(handler=_demo)
@@ -261,6 +294,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, CaptureError, InvalidSecretError) as error:
         print(f"tower-webhooks: error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        return 130  # the shell's code for a command stopped by Ctrl-C
 
 
 def _secret(arguments: argparse.Namespace) -> int:

@@ -141,3 +141,20 @@ def test_unreadable_body_file_is_a_usage_error(tmp_path: Path) -> None:
     result = run("sign", "--body", str(tmp_path / "missing.json"))
     assert result.code == 2
     assert "missing.json" in result.err
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ("sign", "--timestamp-ms", "-5"),
+        ("sign", "--timestamp-ms", "soon"),
+        ("listen", "--port", "70000"),
+        ("listen", "--count", "0"),
+        ("verify", "--capture", "c.json", "--tolerance-ms", "300"),
+    ],
+)
+def test_numbers_out_of_range_are_usage_errors(arguments: tuple[str, ...]) -> None:
+    """Numbers are checked when parsed: a bad one exits 2 naming the option and its unit."""
+    result = run(*arguments)
+    assert result.code == 2
+    assert f"error: argument {arguments[1]}" in result.err
