@@ -150,7 +150,7 @@ def test_unreadable_body_file_is_a_usage_error(tmp_path: Path) -> None:
         ("sign", "--timestamp-ms", "soon"),
         ("listen", "--port", "70000"),
         ("listen", "--count", "0"),
-        ("verify", "--capture", "c.json", "--tolerance-ms", "300"),
+        ("verify", "--tolerance-ms", "300", "--capture", "c.json"),
     ],
 )
 def test_numbers_out_of_range_are_usage_errors(arguments: tuple[str, ...]) -> None:
