@@ -182,17 +182,18 @@ def _verifiers(secret: Secret, configured: SecretEncoding) -> list[_Guess[Verifi
 def _bodies(body: bytes) -> list[_Guess[bytes]]:
     """The body as given first, then each body that a usual mistake would have turned into it."""
     candidates: list[_Guess[bytes]] = [((), body)]
+    if body.endswith(b"\r\n"):  # echo on Windows adds both characters
+        candidates.append(((_mistake("newline_added"),), body[:-2]))
     if body.endswith(b"\n"):
-        candidates.append(((_mistake("newline_added"),), body[:-2] if body.endswith(b"\r\n") else body[:-1]))
+        candidates.append(((_mistake("newline_added"),), body[:-1]))
     candidates.append(((_mistake("newline_removed"),), body + b"\n"))
     if b"\r\n" in body:
         candidates.append(((_mistake("crlf_added"),), body.replace(b"\r\n", b"\n")))
-    elif b"\n" in body:
+    if b"\n" in body:
         candidates.append(((_mistake("crlf_removed"),), body.replace(b"\n", b"\r\n")))
     if body.startswith(_BOM):
         candidates.append(((_mistake("bom_added"),), body[len(_BOM) :]))
-    else:
-        candidates.append(((_mistake("bom_removed"),), _BOM + body))
+    candidates.append(((_mistake("bom_removed"),), _BOM + body))
     # Re-serialising drops a final newline, and a copy often gains or loses one (print, a file save).
     newline = (_mistake("newline_added"),) if body.endswith(b"\n") else ()
     no_newline = () if newline else (_mistake("newline_removed"),)
