@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TextIO
 from urllib.parse import urljoin, urlsplit
 
+from . import __version__
 from ._headers import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from ._inputs import UsageError
 from ._secret import Secret, SecretEncoding, generate_secret
@@ -36,6 +37,7 @@ __all__ = [
 TOWER_TIMEOUT_S = 30.0
 """How long Tower waits for the whole answer before it counts the delivery as failed."""
 
+_SENT_HEADERS = {"Content-Type": "application/json", "User-Agent": f"tower-webhooks/{__version__} (send)"}
 _KEPT_BODY_BYTES = 64 * 1024  # enough to show the answer; the rest is read and dropped
 _HOUR_MS = 3_600_000
 
@@ -78,7 +80,8 @@ class Outcome:
         """Status and timings on one line, such as ``200 OK in 3.1 ms (headers after 2.9 ms)``."""
         if self.status is None:
             return f"no answer after {_duration(self.total_s)}"
-        timing = f"in {_duration(self.total_s)} (headers after {_duration(self.headers_s)})"
+        ended = "incomplete after" if self.failure else "in"
+        timing = f"{ended} {_duration(self.total_s)} (headers after {_duration(self.headers_s)})"
         return f"{self.status} {_phrase(self.status)} {timing}"
 
 
@@ -133,7 +136,7 @@ def deliver(url: str, body: bytes, headers: Mapping[str, str], *, timeout_s: flo
         sock = connection.sock  # kept: http.client drops it once the answer says it will close
         # An endpoint may answer and close without reading the whole body: its answer is still readable.
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            connection.request("POST", target.path, body=body, headers={"Content-Type": "application/json", **headers})
+            connection.request("POST", target.path, body=body, headers={**_SENT_HEADERS, **headers})
         sock.settimeout(_remaining(deadline))
         response = connection.getresponse()
         headers_s = time.perf_counter() - start
@@ -146,10 +149,12 @@ def deliver(url: str, body: bytes, headers: Mapping[str, str], *, timeout_s: flo
             kept += chunk[: _KEPT_BODY_BYTES - len(kept)]
     except TimeoutError:
         state = "the answer did not finish" if headers_s is not None else "no answer"
-        return Outcome(None, location, kept, headers_s, time.perf_counter() - start, f"{state} within {timeout_s:g} s")
+        return Outcome(
+            status, location, kept, headers_s, time.perf_counter() - start, f"{state} within {timeout_s:g} s"
+        )
     except (OSError, http.client.HTTPException) as error:
         failure = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
-        return Outcome(None, location, kept, headers_s, time.perf_counter() - start, failure)
+        return Outcome(status, location, kept, headers_s, time.perf_counter() - start, failure)
     finally:
         connection.close()
     total_s = time.perf_counter() - start
@@ -167,7 +172,7 @@ def _remaining(deadline: float) -> float:
 def verdict(outcome: Outcome, *, url: str, timeout_s: float) -> str:
     """Say whether Tower would count ``outcome`` as delivered, and if not, why."""
     if outcome.failure is not None:
-        return f"not delivered: {outcome.failure}; Tower waits {TOWER_TIMEOUT_S:g} s, then retries later"
+        return f"not delivered: {outcome.failure}; Tower retries later"
     if outcome.status == 200:
         return f"delivered: an exact 200, whole within {timeout_s:g} s"
     if outcome.status is not None and 300 <= outcome.status < 400:

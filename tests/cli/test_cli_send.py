@@ -43,6 +43,7 @@ def test_200_is_delivered_and_the_request_is_signed(endpoint: Start) -> None:
     assert request.path == "/webhooks/tower"
     assert request.body == sample_body("test-event.json")
     assert request.headers["Content-Type"] == "application/json"
+    assert request.headers["User-Agent"].startswith("tower-webhooks/")
     verify(SECRET, request.headers[TIMESTAMP_HEADER], request.headers[SIGNATURE_HEADER], request.body)
 
 
@@ -111,7 +112,8 @@ def test_headers_in_time_but_not_the_whole_answer(endpoint: Start) -> None:
     target = endpoint(stall(after_headers=True))
     result = run("send", target.url, "--timeout", "0.5")
     assert result.code == 1
-    assert "the answer did not finish within 0.5 s" in result.out
+    assert "200 OK incomplete after" in result.out
+    assert "not delivered: the answer did not finish within 0.5 s" in result.out
 
 
 def test_connection_refused() -> None:
