@@ -30,7 +30,7 @@ _DEFAULT_SEND_SAMPLE = "test-event.json"  # what Tower's own Test button sends
 _EXIT_CODES = """exit status:
   0  success (signed, accepted, delivered, every check passed)
   1  the request was rejected, not delivered, or a check failed
-  2  usage error: bad arguments, no secret, an unreadable file"""
+  2  usage error: bad arguments, no or a bad secret, an unreadable or invalid file"""
 
 _SECRET_HELP = f"""the secret:
   Read from the environment variable {DEFAULT_SECRET_ENV} (or the one --secret-env names),
@@ -335,7 +335,9 @@ def _sign(arguments: argparse.Namespace) -> int:
 
 def _send(arguments: argparse.Namespace) -> int:
     secret, encoding = _read_secret(arguments), arguments.secret_encoding
-    sample = arguments.sample if arguments.body is not None or arguments.sample else _DEFAULT_SEND_SAMPLE
+    sample = arguments.sample
+    if sample is None and arguments.body is None:
+        sample = _DEFAULT_SEND_SAMPLE
     body = read_body(path=arguments.body, sample=sample)
     if arguments.check:
         return run_check(
