@@ -7,6 +7,7 @@ import http.client
 import json
 import os
 import select
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -30,13 +31,17 @@ class Listener:
         environment = {**os.environ, "TOWER_WEBHOOK_SECRET": SECRET, "PYTHONIOENCODING": "utf-8"}
         command = [sys.executable, "-m", "tower_webhooks", "listen", "--port", "0", *arguments]
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment)
-        assert self.process.stdout is not None
-        ready, _, _ = select.select([self.process.stdout], [], [], TIMEOUT_S)
-        assert ready, "listen printed nothing"
-        first = self.process.stdout.readline().decode()
+        first = self.next_line()
         assert first.startswith("listening on http://127.0.0.1:"), first
         self.url = first.split()[2]
         self.port = int(self.url.rsplit(":", 1)[1].strip("/"))
+
+    def next_line(self) -> str:
+        """The next line the listener prints (waiting a bounded time for it)."""
+        assert self.process.stdout is not None
+        ready, _, _ = select.select([self.process.stdout], [], [], TIMEOUT_S)
+        assert ready, "listen printed nothing"
+        return self.process.stdout.readline().decode()
 
     def post(self, body: bytes, headers: dict[str, str]) -> int:
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=TIMEOUT_S)
@@ -178,3 +183,14 @@ def test_listen_on_a_busy_port_fails() -> None:
         assert "Address already in use" in result.err
     finally:
         listener.stop()
+
+
+def test_listen_stops_cleanly_on_ctrl_c() -> None:
+    """Ctrl-C (SIGINT) stops the listener with exit 0 and a last line counting the deliveries."""
+    listener = Listener()
+    assert listener.post(BODY, sign(SECRET, BODY)) == 200
+    assert " 200 ok " in listener.next_line()
+    listener.process.send_signal(signal.SIGINT)
+    code, out = listener.finish()
+    assert code == 0
+    assert "stopped after 1 deliveries" in out
