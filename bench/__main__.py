@@ -84,7 +84,9 @@ def main(argv: list[str] | None = None) -> int:
             "smoke": options.smoke,
         },
         "verification": asdict(verification),
-        "adapters": None if adapter_results is None else [{**asdict(r), "ratio": r.ratio} for r in adapter_results],
+        "adapters": None
+        if adapter_results is None
+        else [{**asdict(r), "ratio": r.ratio, "cpu_ratio": r.cpu_ratio} for r in adapter_results],
         "adapters_in_process": None
         if inprocess_results is None
         else [{**asdict(r), "overhead": r.overhead} for r in inprocess_results],

@@ -5,6 +5,11 @@ process). The listening socket is opened here and handed to the server, so there
 port. Each round loads ``/plain`` and ``/verified`` in turn, starting with a different one each
 time, and the best rate of each is kept, for the same reason the verification benchmark keeps
 minimums: the machine is shared, and a disturbed interval only ever makes a rate lower.
+
+Even so, rates on a busy machine move by a third from one interval to the next. The CPU time the
+server's processes spend per request (from ``/proc``, summed over every round) hardly depends on
+what else runs, so the report gives that ratio too: it is the throughput ratio of a server that
+has a core to itself.
 """
 
 from __future__ import annotations
@@ -64,11 +69,39 @@ class AdapterResult:
     load_tool: str
     plain_rps: float
     verified_rps: float
+    plain_cpu: float | None
+    verified_cpu: float | None
 
     @property
     def ratio(self) -> float:
         """Verified throughput as a share of unverified throughput."""
         return self.verified_rps / self.plain_rps
+
+    @property
+    def cpu_ratio(self) -> float | None:
+        """Server CPU per unverified request as a share of CPU per verified request."""
+        if self.plain_cpu is None or self.verified_cpu is None:
+            return None
+        return self.plain_cpu / self.verified_cpu
+
+
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """User and system CPU time of ``pid`` and its children (gunicorn's worker), or None without /proc."""
+    total = 0
+    try:
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # the process ended while we looked
+            if stat.parent.name == str(pid) or fields[1] == str(pid):  # fields[1] is the parent's pid
+                total += int(fields[11]) + int(fields[12])  # utime, stime
+    except OSError:
+        return None
+    return total / _TICKS if total else None
 
 
 def _command(framework: str, fd: int) -> list[str]:
@@ -89,8 +122,8 @@ def _post(port: int, path: str, body: bytes, headers: dict[str, str]) -> int:
 
 
 @contextlib.contextmanager
-def _serving(framework: str, secret: str) -> Iterator[int]:
-    """Run the framework's server on a fresh port of 127.0.0.1 until the block ends."""
+def _serving(framework: str, secret: str) -> Iterator[tuple[int, int]]:
+    """Run the framework's server on a fresh port of 127.0.0.1 until the block ends: (port, pid)."""
     listener = socket.create_server(("127.0.0.1", 0), backlog=128)
     port = listener.getsockname()[1]
     environment = {**os.environ, SECRET_VARIABLE: secret}
@@ -115,7 +148,7 @@ def _serving(framework: str, secret: str) -> Iterator[int]:
                     _, errors = server.communicate()
                     raise RuntimeError(f"{framework} did not start:\n{errors.decode(errors='replace')}") from None
                 time.sleep(0.1)
-        yield port
+        yield port, server.pid
     finally:
         server.terminate()
         try:
@@ -133,7 +166,9 @@ def _measure(framework: str, *, rounds: int, seconds: int) -> AdapterResult:
     # Signed once: every request repeats it, well inside the five minutes of tolerance.
     headers = {"Content-Type": "application/json", **sign(secret, body)}
     best = {"/plain": 0.0, "/verified": 0.0}
-    with _serving(framework, secret) as port:
+    cpu: dict[str, float | None] = {"/plain": 0.0, "/verified": 0.0}
+    requests = {"/plain": 0, "/verified": 0}
+    with _serving(framework, secret) as (port, pid):
         for path in best:
             status = _post(port, path, body, headers)
             if status != 200:
@@ -141,11 +176,25 @@ def _measure(framework: str, *, rounds: int, seconds: int) -> AdapterResult:
         for round_number in range(rounds):
             paths = list(best) if round_number % 2 == 0 else list(reversed(best))
             for path in paths:
+                before = _cpu_seconds(pid)
                 result = run_load(port, path, body, headers, seconds)
+                after = _cpu_seconds(pid)
                 if result.failures:
                     raise RuntimeError(f"{framework} answered {result.failures} requests to {path} with an error")
                 best[path] = max(best[path], result.requests_per_second)
-    return AdapterResult(framework, FRAMEWORKS[framework][0], load_tool(), best["/plain"], best["/verified"])
+                requests[path] += result.requests
+                spent = cpu[path]
+                cpu[path] = None if spent is None or before is None or after is None else spent + after - before
+    per_request = {path: None if spent is None else spent / max(requests[path], 1) for path, spent in cpu.items()}
+    return AdapterResult(
+        framework,
+        FRAMEWORKS[framework][0],
+        load_tool(),
+        best["/plain"],
+        best["/verified"],
+        per_request["/plain"],
+        per_request["/verified"],
+    )
 
 
 def run_adapters(*, rounds: int, seconds: int) -> list[AdapterResult]:

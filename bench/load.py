@@ -24,8 +24,9 @@ _PYTHON_THREADS = 4
 
 @dataclass(frozen=True)
 class LoadResult:
-    """Requests per second answered 200, and how many answers were anything else."""
+    """Requests answered 200 (in all, and per second), and how many answers were anything else."""
 
+    requests: int
     requests_per_second: float
     failures: int
 
@@ -60,10 +61,11 @@ def _wrk(port: int, path: str, body: bytes, headers: dict[str, str], seconds: in
             timeout=seconds + 30,
         ).stdout
     rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
-    if rate is None:
+    total = re.search(r"(\d+) requests in", output)
+    if rate is None or total is None:
         raise RuntimeError(f"wrk printed no rate:\n{output}")
     failures = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
-    return LoadResult(float(rate.group(1)), int(failures.group(1)) if failures else 0)
+    return LoadResult(int(total.group(1)), float(rate.group(1)), int(failures.group(1)) if failures else 0)
 
 
 def _python(port: int, path: str, body: bytes, headers: dict[str, str], seconds: float) -> LoadResult:
@@ -86,7 +88,8 @@ def _python(port: int, path: str, body: bytes, headers: dict[str, str], seconds:
     for thread in threads:
         thread.join()
     elapsed = time.monotonic() - started
-    return LoadResult(sum(count[0] for count in counts) / elapsed, sum(count[1] for count in counts))
+    answered = sum(count[0] for count in counts)
+    return LoadResult(answered, answered / elapsed, sum(count[1] for count in counts))
 
 
 def run_load(port: int, path: str, body: bytes, headers: dict[str, str], seconds: int) -> LoadResult:

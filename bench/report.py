@@ -104,7 +104,8 @@ def adapter_targets(results: list[AdapterResult] | None, skipped: str | None) ->
         Target(
             name.format(result.framework),
             "PASS" if result.ratio >= _MIN_ADAPTER_RATIO else "FAIL",
-            f"{result.ratio:.2f}x ({result.verified_rps:.0f} vs {result.plain_rps:.0f} req/s)",
+            f"{result.ratio:.2f}x ({result.verified_rps:.0f} vs {result.plain_rps:.0f} req/s)"
+            + ("" if result.cpu_ratio is None else f"; by server CPU per request {result.cpu_ratio:.2f}x"),
         )
         for result in results
     ]
@@ -123,16 +124,25 @@ def memory_target(result: MemoryResult | None, skipped: str | None) -> Target:
     )
 
 
+def _cpu_us(seconds: float | None) -> str:
+    return "n/a" if seconds is None else _us(seconds)
+
+
 def _adapter_lines(results: list[AdapterResult], rounds: int, seconds: int) -> list[str]:
     tool = results[0].load_tool if results else "?"
     load = "wrk -t1 -c8" if tool == "wrk" else "the Python client, 4 threads (wrk missing)"
     lines = [
-        f"adapters: req/s answered 200, 1 KiB body, best of {rounds} rounds x {seconds} s per path (load: {load})",
-        f"  {'framework':12}{'server':10}{'unverified':>12}{'verified':>12}{'ratio':>8}",
+        f"adapters behind a server: 1 KiB body, best req/s of {rounds} rounds x {seconds} s per path, "
+        f"and server CPU us per request over all rounds (load: {load})",
+        f"  {'framework':12}{'server':10}{'req/s':>10}{'verified':>10}{'ratio':>8}"
+        f"{'cpu us':>10}{'verified':>10}{'ratio':>8}",
     ]
-    lines += [
-        f"  {r.framework:12}{r.server:10}{r.plain_rps:12.0f}{r.verified_rps:12.0f}{r.ratio:7.2f}x" for r in results
-    ]
+    for r in results:
+        cpu_ratio = "n/a" if r.cpu_ratio is None else f"{r.cpu_ratio:.2f}x"
+        lines.append(
+            f"  {r.framework:12}{r.server:10}{r.plain_rps:10.0f}{r.verified_rps:10.0f}{r.ratio:7.2f}x"
+            f"{_cpu_us(r.plain_cpu):>10}{_cpu_us(r.verified_cpu):>10}{cpu_ratio:>8}"
+        )
     return lines
 
 
