@@ -7,20 +7,22 @@ Everything here handles bytes that came over the network, so every failure ends 
 from __future__ import annotations
 
 import binascii
-from collections.abc import Iterable, Mapping
-from typing import Union
+from collections.abc import Iterable
+from typing import Protocol, TypeAlias
 
 from .exceptions import MalformedSignatureError, MalformedTimestampError, MissingHeaderError
 
 __all__ = [
-    "HeaderValue",
-    "Headers",
     "MAX_TIMESTAMP_DIGITS",
     "SIGNATURE_HEADER",
     "TIMESTAMP_HEADER",
+    "HeaderValue",
+    "Headers",
+    "SupportsItems",
     "find_tower_headers",
     "parse_signature",
     "parse_timestamp",
+    "require_canonical",
 ]
 
 TIMESTAMP_HEADER = "X-Tower-Webhook-Timestamp"
@@ -32,11 +34,20 @@ SIGNATURE_HEADER = "X-Tower-Signature"
 MAX_TIMESTAMP_DIGITS = 16
 """Enough for microseconds until the year 2286; anything longer is not a timestamp."""
 
-HeaderValue = Union[str, bytes, None]
-Headers = Union[Mapping[str, str], Mapping[bytes, bytes], Iterable[tuple[Union[str, bytes], Union[str, bytes]]]]
+HeaderValue: TypeAlias = str | bytes | None
+_HeaderPairs: TypeAlias = Iterable[tuple[str | bytes, str | bytes]]
+
+
+class SupportsItems(Protocol):
+    """Anything with ``items()``: dicts, Django's, Werkzeug's and Starlette's headers, ``email.message.Message``."""
+
+    def items(self) -> _HeaderPairs: ...
+
+
+Headers: TypeAlias = SupportsItems | _HeaderPairs
 
 _SIGNATURE_LENGTH = 88  # padded base64 of the 64 bytes of an HMAC-SHA512
-_DIGEST_SIZE = 64
+_DIGEST_SIZE = 64  # bytes in an HMAC-SHA512
 _BLANKS = b" \t"
 # Longer values are refused before any work is done on them; a valid one is at most 88 bytes.
 _MAX_HEADER_BYTES = 1024
@@ -44,7 +55,9 @@ _TIMESTAMP_KEY = TIMESTAMP_HEADER.lower()
 _SIGNATURE_KEY = SIGNATURE_HEADER.lower()
 
 
-def _as_ascii(value: HeaderValue, header: str, malformed: type[MalformedTimestampError | MalformedSignatureError]) -> bytes:
+def _as_ascii(
+    value: HeaderValue, header: str, malformed: type[MalformedTimestampError | MalformedSignatureError]
+) -> bytes:
     """Return the header's bytes with blanks trimmed, or raise if it is missing or unreadable."""
     if value is None:
         raise MissingHeaderError(header)
@@ -86,25 +99,41 @@ def parse_timestamp(value: HeaderValue) -> tuple[bytes, int]:
 
 
 def parse_signature(value: HeaderValue) -> bytes:
-    """Return the 64-byte digest the signature header encodes.
+    """Return the signature header's base64 text, checked for shape but not yet canonicality.
 
-    Only the canonical encoding is accepted: decoding and encoding again must give back the
-    same characters, which rules out other alphabets, inner whitespace, data after the padding
-    and non-zero padding bits in one comparison.
+    The hot path compares this text with the canonical encoding of the expected HMAC: a value
+    equal to it is canonical by construction, so the full check (:func:`require_canonical`)
+    runs only when the comparison fails, to tell a malformed value from a mismatch.
 
     Raises:
         MissingHeaderError: The header is absent, empty or only blanks.
-        MalformedSignatureError: It is not exactly 88 characters of padded standard base64.
+        MalformedSignatureError: It is not 88 characters ending in ``==``.
     """
     encoded = _as_ascii(value, SIGNATURE_HEADER, MalformedSignatureError)
-    if len(encoded) == _SIGNATURE_LENGTH:
-        try:
-            digest = binascii.a2b_base64(encoded)
-        except binascii.Error:
-            digest = b""
-        if len(digest) == _DIGEST_SIZE and binascii.b2a_base64(digest, newline=False) == encoded:
-            return digest
-    raise MalformedSignatureError(
+    if len(encoded) != _SIGNATURE_LENGTH or not encoded.endswith(b"=="):
+        raise _malformed_signature(encoded)
+    return encoded
+
+
+def require_canonical(encoded: bytes) -> None:
+    """Raise unless ``encoded`` is exactly the padded standard base64 of 64 bytes.
+
+    Decoding and encoding again must give back the same characters, which rules out other
+    alphabets, inner whitespace, data after the padding and non-zero padding bits at once.
+
+    Raises:
+        MalformedSignatureError: The encoding is not canonical.
+    """
+    try:
+        digest = binascii.a2b_base64(encoded)
+    except binascii.Error:
+        digest = b""
+    if len(digest) != _DIGEST_SIZE or binascii.b2a_base64(digest, newline=False) != encoded:
+        raise _malformed_signature(encoded)
+
+
+def _malformed_signature(encoded: bytes) -> MalformedSignatureError:
+    return MalformedSignatureError(
         f"the {SIGNATURE_HEADER} header must be {_SIGNATURE_LENGTH} characters of padded standard "
         f"base64 (an HMAC-SHA512), got {_preview(encoded)}{_signature_hint(encoded)}"
     )
@@ -135,14 +164,16 @@ def _preview(value: bytes) -> str:
 def find_tower_headers(headers: Headers) -> tuple[HeaderValue, HeaderValue]:
     """Find the timestamp and signature headers, whatever the case of their names.
 
-    ``headers`` may be any mapping (Django's, Werkzeug's, Starlette's, a dict) or an iterable of
-    ``(name, value)`` pairs as ASGI gives them. A header that appears twice is an error rather
+    ``headers`` may be anything with ``items()`` (a dict; Django's, Werkzeug's or Starlette's
+    headers; ``http.server``'s message) or an iterable of ``(name, value)`` pairs as ASGI gives
+    them. A header that appears twice is an error rather
     than "first one wins": a forwarding proxy that duplicates it is worth knowing about.
 
     Raises:
         MalformedTimestampError, MalformedSignatureError: A header was given more than once.
     """
-    pairs = headers.items() if isinstance(headers, Mapping) else headers
+    items = getattr(headers, "items", None)
+    pairs: _HeaderPairs = items() if callable(items) else headers  # type: ignore[assignment]
     timestamp: HeaderValue = None
     signature: HeaderValue = None
     for name, value in pairs:

@@ -9,13 +9,14 @@ from __future__ import annotations
 import binascii
 import hashlib
 import time
+from typing import TypeAlias
 
-from ._headers import SIGNATURE_HEADER, TIMESTAMP_HEADER, MAX_TIMESTAMP_DIGITS
+from ._headers import MAX_TIMESTAMP_DIGITS, SIGNATURE_HEADER, TIMESTAMP_HEADER
 from ._secret import Secret, SecretEncoding, decode_secret
 
 __all__ = ["Body", "KeyedHmacSha512", "current_time_ms", "require_body", "sign"]
 
-Body = bytes | bytearray | memoryview
+Body: TypeAlias = bytes | bytearray | memoryview
 
 _BLOCK_SIZE = hashlib.sha512().block_size
 _INNER_PAD = bytes(byte ^ 0x36 for byte in range(256))
@@ -52,6 +53,10 @@ class KeyedHmacSha512:
         outer = self._outer.copy()
         outer.update(inner.digest())
         return outer.digest()
+
+    def signature(self, timestamp_digits: bytes, body: Body) -> bytes:
+        """Return the ``X-Tower-Signature`` value for this message: padded standard base64."""
+        return binascii.b2a_base64(self.digest(timestamp_digits, body), newline=False)
 
 
 def current_time_ms() -> int:
@@ -95,11 +100,8 @@ def sign(
         raise ValueError(f"timestamp_ms must be 0 to {MAX_TIMESTAMP_DIGITS} digits of Unix milliseconds")
     body = require_body(raw_body)
     digits = str(timestamp_ms).encode("ascii")
-    digest = KeyedHmacSha512(decode_secret(secret, secret_encoding)).digest(digits, body)
-    return {
-        TIMESTAMP_HEADER: digits.decode("ascii"),
-        SIGNATURE_HEADER: binascii.b2a_base64(digest, newline=False).decode("ascii"),
-    }
+    signature = KeyedHmacSha512(decode_secret(secret, secret_encoding)).signature(digits, body)
+    return {TIMESTAMP_HEADER: digits.decode("ascii"), SIGNATURE_HEADER: signature.decode("ascii")}
 
 
 def require_body(raw_body: object) -> bytes:
