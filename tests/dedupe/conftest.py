@@ -67,7 +67,7 @@ class RedisServer:
                 "logfile": str(self._directory / "redis.log"),
             }
             argv = [self._executable, *(part for name, value in options.items() for part in (f"--{name}", value))]
-            process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
+            process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             if self._wait_ready(process, port):
                 self._process, self.port = process, port
                 return
