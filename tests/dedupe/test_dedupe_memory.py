@@ -5,10 +5,18 @@ from __future__ import annotations
 import logging
 
 import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, rule
 
 from tower_webhooks.dedupe import Claim, MemoryStore
 
 from .store_contract import Harness, StoreContract
+
+KEYS = st.sampled_from(["k1", "k2", "k3"])
+OWNERS = st.sampled_from(["a", "b", "c"])
+# Multiples of 500 ms, so that time often lands exactly on an expiry.
+DURATIONS = st.integers(min_value=1, max_value=4).map(lambda n: n * 500)
 
 
 class FakeClock:
@@ -89,3 +97,53 @@ def test_default_clock_runs_leases() -> None:
     assert claim.state == "in_progress"
     assert 0 < claim.lease_remaining_ms <= 60_000
     assert repr(store) == "MemoryStore(max_entries=100000, entries=1)"
+
+
+class MemoryStoreAgainstAModel(RuleBasedStateMachine):
+    """Any interleaving of claims, completions, releases and time agrees with a plain model."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.clock = FakeClock()
+        self.store = MemoryStore(clock=self.clock)
+        self.model: dict[str, tuple[str | None, int]] = {}  # key -> (owner, or None once done; expiry)
+
+    def _live(self, key: str) -> tuple[str | None, int] | None:
+        entry = self.model.get(key)
+        return entry if entry is not None and entry[1] > self.clock.now_ms else None
+
+    @rule(key=KEYS, owner=OWNERS, lease_ms=DURATIONS)
+    def claim(self, key: str, owner: str, lease_ms: int) -> None:
+        entry = self._live(key)
+        claim = self.store.claim(key, owner, lease_ms=lease_ms)
+        if entry is None:
+            assert claim == Claim("claimed")
+            self.model[key] = (owner, self.clock.now_ms + lease_ms)
+        elif entry[0] is None:
+            assert claim == Claim("done")
+        else:
+            assert claim == Claim("in_progress", entry[1] - self.clock.now_ms)
+
+    @rule(key=KEYS, owner=OWNERS, retention_ms=DURATIONS)
+    def complete(self, key: str, owner: str, retention_ms: int) -> None:
+        entry = self._live(key)
+        holds = entry is not None and entry[0] == owner
+        assert self.store.complete(key, owner, retention_ms=retention_ms) is holds
+        if holds:
+            self.model[key] = (None, self.clock.now_ms + retention_ms)
+
+    @rule(key=KEYS, owner=OWNERS)
+    def release(self, key: str, owner: str) -> None:
+        entry = self._live(key)
+        holds = entry is not None and entry[0] == owner
+        assert self.store.release(key, owner) is holds
+        if holds:
+            del self.model[key]
+
+    @rule(ms=st.integers(min_value=0, max_value=4).map(lambda n: n * 500))
+    def advance(self, ms: int) -> None:
+        self.clock.advance(ms)
+
+
+TestMemoryStoreAgainstAModel = MemoryStoreAgainstAModel.TestCase
+TestMemoryStoreAgainstAModel.settings = settings(max_examples=60, stateful_step_count=25)
