@@ -121,6 +121,21 @@ def test_a_restarted_server_is_used_again(own_redis_server: RedisServer) -> None
     assert store.claim("k", "a", lease_ms=1_000) == Claim("claimed")
 
 
+def test_stale_pooled_connections_after_a_restart_are_not_an_outage(own_redis_server: RedisServer) -> None:
+    """After Redis restarts, every pooled connection is stale: each is retried once, not reported down."""
+
+    async def scenario() -> list[Claim]:
+        store = AsyncRedisStore.from_url(own_redis_server.url, socket_connect_timeout=2, retry=None)
+        await asyncio.gather(*(store.claim(f"before:{index}", "a", lease_ms=60_000) for index in range(5)))
+        own_redis_server.stop()
+        own_redis_server.start()
+        claims = await asyncio.gather(*(store.claim(f"after:{index}", "a", lease_ms=60_000) for index in range(5)))
+        await store._client.aclose()
+        return claims
+
+    assert asyncio.run(scenario()) == [Claim("claimed")] * 5
+
+
 def test_missing_redis_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without redis-py installed, importing the module says which extra to install."""
     monkeypatch.setitem(sys.modules, "redis", None)

@@ -9,7 +9,7 @@ token and act in one script, so a worker whose lease ran out cannot touch a newe
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 try:
     import redis
@@ -18,6 +18,9 @@ except ImportError:  # pragma: no cover - exercised by a test that hides redis
     raise ImportError("tower_webhooks.dedupe.redis needs redis-py: pip install 'tower-webhooks[redis]'") from None
 
 from ._store import Claim, StoreUnavailableError
+
+if TYPE_CHECKING:
+    from redis.commands.core import AsyncScript, Script
 
 __all__ = ["AsyncRedisStore", "RedisStore"]
 
@@ -48,6 +51,11 @@ return redis.call('DEL', KEYS[1])
 """
 
 _TIMEOUTS = {"socket_timeout": 5.0, "socket_connect_timeout": 5.0}
+
+# _RETRIED: a dropped connection is tried once more, whatever the client's own retry settings:
+# after Redis restarts, every pooled connection is stale and fails once before reconnecting.
+# Each script is safe to repeat: a claim by the same owner succeeds again, and completing or
+# releasing twice only finds the second time that there is nothing left to do.
 
 
 def _claim_from(reply: Any) -> Claim:
@@ -96,22 +104,23 @@ class RedisStore:
 
     def claim(self, key: str, owner: str, *, lease_ms: int) -> Claim:
         """See :meth:`tower_webhooks.dedupe.Store.claim`."""
-        try:
-            return _claim_from(self._claim(keys=[key], args=[_RUNNING + owner, lease_ms]))
-        except redis.RedisError as error:
-            raise _unavailable(error) from error
+        return _claim_from(self._run(self._claim, key, _RUNNING + owner, lease_ms))
 
     def complete(self, key: str, owner: str, *, retention_ms: int) -> bool:
         """See :meth:`tower_webhooks.dedupe.Store.complete`."""
-        try:
-            return bool(self._complete(keys=[key], args=[_RUNNING + owner, _DONE, retention_ms]))
-        except redis.RedisError as error:
-            raise _unavailable(error) from error
+        return bool(self._run(self._complete, key, _RUNNING + owner, _DONE, retention_ms))
 
     def release(self, key: str, owner: str) -> bool:
         """See :meth:`tower_webhooks.dedupe.Store.release`."""
+        return bool(self._run(self._release, key, _RUNNING + owner))
+
+    @staticmethod
+    def _run(script: Script, key: str, *args: str | int) -> Any:
         try:
-            return bool(self._release(keys=[key], args=[_RUNNING + owner]))
+            try:
+                return script(keys=[key], args=args)
+            except redis.ConnectionError:  # see _RETRIED
+                return script(keys=[key], args=args)
         except redis.RedisError as error:
             raise _unavailable(error) from error
 
@@ -143,21 +152,22 @@ class AsyncRedisStore:
 
     async def claim(self, key: str, owner: str, *, lease_ms: int) -> Claim:
         """See :meth:`tower_webhooks.dedupe.Store.claim`."""
-        try:
-            return _claim_from(await self._claim(keys=[key], args=[_RUNNING + owner, lease_ms]))
-        except redis.RedisError as error:
-            raise _unavailable(error) from error
+        return _claim_from(await self._run(self._claim, key, _RUNNING + owner, lease_ms))
 
     async def complete(self, key: str, owner: str, *, retention_ms: int) -> bool:
         """See :meth:`tower_webhooks.dedupe.Store.complete`."""
-        try:
-            return bool(await self._complete(keys=[key], args=[_RUNNING + owner, _DONE, retention_ms]))
-        except redis.RedisError as error:
-            raise _unavailable(error) from error
+        return bool(await self._run(self._complete, key, _RUNNING + owner, _DONE, retention_ms))
 
     async def release(self, key: str, owner: str) -> bool:
         """See :meth:`tower_webhooks.dedupe.Store.release`."""
+        return bool(await self._run(self._release, key, _RUNNING + owner))
+
+    @staticmethod
+    async def _run(script: AsyncScript, key: str, *args: str | int) -> Any:
         try:
-            return bool(await self._release(keys=[key], args=[_RUNNING + owner]))
+            try:
+                return await script(keys=[key], args=args)
+            except redis.ConnectionError:  # see _RETRIED
+                return await script(keys=[key], args=args)
         except redis.RedisError as error:
             raise _unavailable(error) from error
