@@ -179,7 +179,7 @@ class Deduplicator:
     .. versionadded:: 0.1.0
     """
 
-    __slots__ = ("_fail_open", "_key", "_lease_ms", "_namespace", "_retention_ms", "_store")
+    __slots__ = ("_async_store", "_fail_open", "_key", "_lease_ms", "_namespace", "_retention_ms", "_store")
 
     def __init__(
         self,
@@ -191,9 +191,16 @@ class Deduplicator:
         namespace: str = "tower-webhooks:dedupe",
         fail_open: bool = False,
     ) -> None:
-        self._store = MemoryStore() if store is None else store
-        if not all(callable(getattr(self._store, name, None)) for name in ("claim", "complete", "release")):
-            raise TypeError(f"store must have claim(), complete() and release() methods, not {self._store!r}")
+        store = MemoryStore() if store is None else store
+        if not all(callable(getattr(store, name, None)) for name in ("claim", "complete", "release")):
+            raise TypeError(f"store must have claim(), complete() and release() methods, not {store!r}")
+        # Exactly one of the two is set; which one is decided once, not on every request.
+        self._store: Store | None = None
+        self._async_store: AsyncStore | None = None
+        if _is_async(store):
+            self._async_store = store
+        else:
+            self._store = store
         self._lease_ms = _check_ms("lease_ms", lease_ms, DEFAULT_LEASE_MS)
         self._retention_ms = _check_ms("retention_ms", retention_ms, DEFAULT_RETENTION_MS)
         if not callable(key):
@@ -205,15 +212,16 @@ class Deduplicator:
         self._fail_open = bool(fail_open)
 
     def __repr__(self) -> str:
+        store = self._store if self._store is not None else self._async_store
         return (
-            f"Deduplicator(store={self._store!r}, lease_ms={self._lease_ms}, "
+            f"Deduplicator(store={store!r}, lease_ms={self._lease_ms}, "
             f"retention_ms={self._retention_ms}, fail_open={self._fail_open})"
         )
 
     @property
     def is_async(self) -> bool:
         """Whether the store is an asyncio store, usable only through :meth:`abegin`."""
-        return _is_async(self._store)
+        return self._async_store is not None
 
     def begin(self, webhook: VerifiedWebhook) -> Admission:
         """Claim the delivery before its handler runs (blocking stores).
@@ -225,9 +233,7 @@ class Deduplicator:
             TypeError: The store is an asyncio store (call :meth:`abegin`), or ``key`` did not
                 return a non-empty ``str``.
         """
-        store = self._store
-        if _is_async(store):
-            raise TypeError(f"{store!r} is an asyncio store: call abegin() from an ASGI app")
+        store = self._blocking_store("abegin() from an ASGI app")
         key, owner = self._key_of(webhook), secrets.token_hex(16)
         try:
             claim = store.claim(key, owner, lease_ms=self._lease_ms)
@@ -241,16 +247,20 @@ class Deduplicator:
         A blocking store is called directly: fine for :class:`MemoryStore`, which never waits
         on I/O; over the network, give an asyncio store such as ``AsyncRedisStore``.
         """
-        store = self._store
         key, owner = self._key_of(webhook), secrets.token_hex(16)
         try:
-            if _is_async(store):
-                claim = await store.claim(key, owner, lease_ms=self._lease_ms)
+            if self._async_store is not None:
+                claim = await self._async_store.claim(key, owner, lease_ms=self._lease_ms)
             else:
-                claim = store.claim(key, owner, lease_ms=self._lease_ms)
+                claim = self._blocking_store("abegin()").claim(key, owner, lease_ms=self._lease_ms)
         except StoreUnavailableError as error:
             return self._unavailable(error)
         return self._admit(key, owner, claim)
+
+    def _blocking_store(self, instead: str) -> Store:
+        if self._store is None:
+            raise TypeError(f"{self._async_store!r} is an asyncio store: call {instead}")
+        return self._store
 
     def _key_of(self, webhook: VerifiedWebhook) -> str:
         key = self._key(webhook)
@@ -284,9 +294,7 @@ class Deduplicator:
         return Admission(_UNAVAILABLE)
 
     def _settle(self, held: _Held, status: int) -> None:
-        store = self._store
-        if _is_async(store):
-            raise TypeError(f"{store!r} is an asyncio store: call afinish()")
+        store = self._blocking_store("afinish()")
         try:
             if status == 200:
                 kept = store.complete(held.key, held.owner, retention_ms=self._retention_ms)
@@ -298,8 +306,8 @@ class Deduplicator:
             self._log_settled(held, status, kept)
 
     async def _asettle(self, held: _Held, status: int) -> None:
-        store = self._store
-        if not _is_async(store):
+        store = self._async_store
+        if store is None:
             self._settle(held, status)
             return
         try:
