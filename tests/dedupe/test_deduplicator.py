@@ -62,7 +62,7 @@ def test_retry_of_a_handled_delivery_gets_200_at_once(dedupe: Deduplicator) -> N
     dedupe.begin(DELIVERY).finish(200)
     admission = dedupe.begin(RETRY)
     assert admission.answer == Answer(200, "duplicate", "this delivery was already handled")
-    assert admission.answer.headers == {}
+    assert admission.answer.headers == ()
 
 
 def test_copy_while_in_progress_gets_409_with_retry_after(dedupe: Deduplicator, clock: FakeClock) -> None:
@@ -71,7 +71,7 @@ def test_copy_while_in_progress_gets_409_with_retry_after(dedupe: Deduplicator, 
     clock.advance(DEFAULT_LEASE_MS - 2_500)
     answer = dedupe.begin(RETRY).answer
     assert answer is not None
-    assert (answer.status, answer.reason, answer.headers) == (409, "in_progress", {"Retry-After": "3"})
+    assert (answer.status, answer.reason, answer.headers) == (409, "in_progress", (("Retry-After", "3"),))
     assert "retry after 3 s" in answer.detail
 
 

@@ -58,7 +58,7 @@ def flask_webhook() -> tuple[str, int, dict[str, str]]:
     webhook = verifier.verify_headers(flask_request.headers, flask_request.get_data())
     admission = flask_dedupe.begin(webhook)
     if admission.answer is not None:
-        return admission.answer.detail, admission.answer.status, admission.answer.headers
+        return admission.answer.detail, admission.answer.status, dict(admission.answer.headers)
     try:
         handle(webhook)
     except Exception:
@@ -79,7 +79,7 @@ async def fastapi_webhook(request: Request) -> Response:
     webhook = verifier.verify_headers(request.headers, await request.body())
     admission = await fastapi_dedupe.abegin(webhook)
     if admission.answer is not None:
-        return Response(admission.answer.detail, admission.answer.status, admission.answer.headers)
+        return Response(admission.answer.detail, admission.answer.status, dict(admission.answer.headers))
     try:
         await asyncio.to_thread(handle, webhook)
     except Exception:

@@ -9,11 +9,15 @@ and Tower itself sends a delivery again whenever it did not get an exact 200 in 
 
     dedupe = Deduplicator(RedisStore.from_url("redis://localhost:6379/0"))
 
-    admission = dedupe.begin(webhook)          # adapters do this for you with dedupe=
-    if admission.answer is not None:
-        return admission.answer.status, admission.answer.headers
-    status = handle(webhook)
-    admission.finish(status)
+    admission = dedupe.begin(webhook)      # the adapters' dedupe= option does all of this
+    if admission.answer is not None:       # a duplicate (200), in progress (409), store down (503)
+        return admission.answer
+    try:
+        status = handle(webhook)
+    except Exception:
+        admission.finish(500)              # released: Tower's retry runs the handler again
+        raise
+    admission.finish(status)               # 200: done for the retention period
 
 Stores: :class:`MemoryStore` (this module, one process), ``tower_webhooks.dedupe.redis``
 (``RedisStore``, ``AsyncRedisStore``; extra ``redis``) and ``tower_webhooks.dedupe.django``

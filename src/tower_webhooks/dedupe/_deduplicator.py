@@ -7,7 +7,7 @@ import inspect
 import logging
 import math
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from ._memory import MemoryStore
@@ -59,7 +59,7 @@ class Answer:
             now: Tower retries later) or 503 (the store is unreachable: Tower retries later).
         reason: A stable code: ``"duplicate"``, ``"in_progress"`` or ``"store_unavailable"``.
         detail: One sentence for the response body and the logs.
-        headers: ``Retry-After`` (in seconds) for a 409; empty otherwise.
+        headers: ``(("Retry-After", seconds),)`` for a 409; empty otherwise.
 
     .. versionadded:: 0.1.0
     """
@@ -67,7 +67,7 @@ class Answer:
     status: Literal[200, 409, 503]
     reason: Literal["duplicate", "in_progress", "store_unavailable"]
     detail: str
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 _DUPLICATE = Answer(200, "duplicate", "this delivery was already handled")
@@ -282,7 +282,7 @@ class Deduplicator:
                 409,
                 "in_progress",
                 f"a copy of this delivery is being handled; retry after {retry_after_s} s",
-                {"Retry-After": str(retry_after_s)},
+                (("Retry-After", str(retry_after_s)),),
             )
         )
 
