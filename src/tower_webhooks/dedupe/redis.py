@@ -72,11 +72,14 @@ def _unavailable(error: redis.RedisError) -> StoreUnavailableError:
 
 
 class RedisStore:
-    """A store on Redis (or Valkey) with redis-py's blocking client, shared by every worker.
+    """A store on Redis with redis-py's blocking client, shared by every worker.
+
+    A dropped connection is tried once more (after Redis restarts, every pooled connection is
+    stale); any other failure raises :class:`~tower_webhooks.dedupe.StoreUnavailableError`.
 
     Args:
-        client: A ``redis.Redis`` (or ``RedisCluster``). Give it a ``socket_timeout``: without
-            one, a Redis that stops answering holds the request past Tower's 30 s.
+        client: A ``redis.Redis``. Give it a ``socket_timeout``: without one, a Redis that
+            stops answering holds the request past Tower's 30 s.
 
     .. versionadded:: 0.1.0
     """
