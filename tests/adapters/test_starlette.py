@@ -20,8 +20,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tower_webhooks import InvalidSecretError, VerifiedWebhook, generate_secret
 from tower_webhooks.adapters.starlette import TowerWebhook, TowerWebhookMiddleware, verify_request
+from tower_webhooks.dedupe import Deduplicator, MemoryStore
+from tower_webhooks.dedupe.redis import AsyncRedisStore
 
 from .contract import PRETTY, AdapterContract, Answer, Received, Recorder, signed
+from .dedupe_contract import UNREACHABLE_REDIS_URL, DedupeContract, handle
 
 PATHS = ["/hook", "/hook-async", "/accepted", "/consumed"]
 
@@ -87,7 +90,53 @@ def build_fastapi(secret: str, recorder: Recorder) -> FastAPI:
     return app
 
 
+def deduped_middleware(secret: str, dedupe: Deduplicator) -> list[Middleware]:
+    unreachable = AsyncRedisStore.from_url(UNREACHABLE_REDIS_URL, socket_connect_timeout=1)
+    return [
+        Middleware(TowerWebhookMiddleware, secret=secret, paths=["/deduped", "/deduped-async"], dedupe=dedupe),
+        Middleware(TowerWebhookMiddleware, secret=secret, paths=["/deduped-down"], dedupe=Deduplicator(unreachable)),
+        Middleware(
+            TowerWebhookMiddleware,
+            secret=secret,
+            paths=["/deduped-open"],
+            dedupe=Deduplicator(unreachable, fail_open=True),
+        ),
+    ]
+
+
+def build_deduped_starlette(secret: str, recorder: Recorder, dedupe: Deduplicator) -> Starlette:
+    async def deduped(request: Request) -> Response:
+        recorder.received.append(Received(await request.body(), request.state.tower_webhook))
+        return Response(status_code=handle(request.state.tower_webhook))
+
+    paths = ["/deduped", "/deduped-async", "/deduped-down", "/deduped-open"]
+    return Starlette(
+        routes=[Route(path, deduped, methods=["POST"]) for path in paths],
+        middleware=deduped_middleware(secret, dedupe),
+    )
+
+
+def build_deduped_fastapi(secret: str, recorder: Recorder, dedupe: Deduplicator) -> FastAPI:
+    app = FastAPI(middleware=deduped_middleware(secret, dedupe))
+
+    @app.post("/deduped")
+    @app.post("/deduped-down")
+    @app.post("/deduped-open")
+    def deduped(request: Request) -> Response:  # a sync endpoint: FastAPI runs it in a thread
+        recorder.received.append(Received(request.state.tower_webhook.body, request.state.tower_webhook))
+        return Response(status_code=handle(request.state.tower_webhook))
+
+    @app.post("/deduped-async")
+    async def deduped_async(request: Request) -> Response:
+        recorder.received.append(Received(await request.body(), request.state.tower_webhook))
+        return Response(status_code=handle(request.state.tower_webhook))
+
+    return app
+
+
 class AsgiDriver:
+    dedupe: Deduplicator
+
     def __init__(self, app: ASGIApp, recorder: Recorder) -> None:
         self.client = TestClient(app)
         self.received = recorder.received
@@ -109,6 +158,24 @@ class TestFastAPIContract(AdapterContract):
     def driver(self, secret: str) -> AsgiDriver:
         recorder = Recorder()
         return AsgiDriver(build_fastapi(secret, recorder), recorder)
+
+
+class TestStarletteDedupe(DedupeContract):
+    @pytest.fixture
+    def deduped(self, secret: str) -> AsgiDriver:
+        recorder, dedupe = Recorder(), Deduplicator(MemoryStore())
+        driver = AsgiDriver(build_deduped_starlette(secret, recorder, dedupe), recorder)
+        driver.dedupe = dedupe
+        return driver
+
+
+class TestFastAPIDedupe(DedupeContract):
+    @pytest.fixture
+    def deduped(self, secret: str) -> AsgiDriver:
+        recorder, dedupe = Recorder(), Deduplicator(MemoryStore())
+        driver = AsgiDriver(build_deduped_fastapi(secret, recorder, dedupe), recorder)
+        driver.dedupe = dedupe
+        return driver
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import sys
 from typing import TYPE_CHECKING
 
 import pytest
-from django.conf import settings
 from django.core.cache import cache as default_cache_proxy
 from django.core.cache.backends.dummy import DummyCache
 from django.core.cache.backends.filebased import FileBasedCache
@@ -15,6 +14,7 @@ from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
 from django.test import override_settings
 
+from tests.django_settings import configure_django
 from tower_webhooks.dedupe import Claim, StoreUnavailableError
 from tower_webhooks.dedupe.django import DjangoCacheStore
 
@@ -79,8 +79,7 @@ def test_file_based_cache_warns_that_add_is_not_atomic(tmp_path: Path) -> None:
 
 @pytest.fixture
 def configured_caches(redis_server: RedisServer, redis_client: redis.Redis) -> Iterator[None]:
-    if not settings.configured:
-        settings.configure()
+    configure_django()
     caches = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_server.url},
         "dummy": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"},

@@ -23,6 +23,7 @@ except ImportError:  # pragma: no cover - depends on what is installed
     ) from None
 
 from tower_webhooks._verify import VerifiedWebhook
+from tower_webhooks.dedupe import Deduplicator
 from tower_webhooks.exceptions import TowerWebhooksError
 
 from ._shared import (
@@ -73,6 +74,10 @@ class TowerWebhookMiddleware:
         paths: The exact request paths (``scope["path"]``) that receive Tower webhooks.
         tolerance_ms: See :class:`tower_webhooks.Verifier`.
         max_body_bytes: The largest body accepted.
+        dedupe: A :class:`~tower_webhooks.dedupe.Deduplicator`, so that the endpoint runs once per
+            delivery: a copy of a handled delivery gets 200, a copy of one in progress 409, and
+            the claim is settled by the status the endpoint actually sent. Use an asyncio store
+            (``AsyncRedisStore``) or ``MemoryStore``.
 
     .. versionadded:: 0.1.0
     """
@@ -85,12 +90,15 @@ class TowerWebhookMiddleware:
         paths: Collection[str],
         tolerance_ms: int | None = DEFAULT_TOLERANCE_MS,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        dedupe: Deduplicator | None = None,
     ) -> None:
         if isinstance(paths, str):
             raise TypeError(f"paths must be a collection of paths, such as [{paths!r}], not one string")
         self.app = app
         self._paths = frozenset(paths)
-        self._guard = Guard(secret=secret, setting=_SETTING, tolerance_ms=tolerance_ms, max_body_bytes=max_body_bytes)
+        self._guard = Guard(
+            secret=secret, setting=_SETTING, tolerance_ms=tolerance_ms, max_body_bytes=max_body_bytes, dedupe=dedupe
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Verify a webhook POST to one of ``paths``, or pass the request through untouched."""
@@ -113,7 +121,14 @@ class TowerWebhookMiddleware:
             await _send_reply(send, outcome, close=False)
             return
         scope.setdefault("state", {})["tower_webhook"] = outcome
-        await run_async(self._guard, lambda: self._run(scope, _replay(body, receive), send), lambda status: status)
+
+        async def respond(reply: Reply) -> int:
+            await _send_reply(send, reply, close=False)
+            return reply.status
+
+        await run_async(
+            self._guard, outcome, lambda: self._run(scope, _replay(body, receive), send), lambda status: status, respond
+        )
 
     async def _read(self, receive: Receive) -> bytes | None:
         chunks: list[bytes] = []
