@@ -427,3 +427,52 @@ def test_the_dependency_reads_a_secret_function_per_request(secret: str) -> None
     assert client.post("/hook", content=PRETTY, headers=signed(secret, PRETTY)).status_code == 500
     configured["s"] = secret
     assert client.post("/hook", content=PRETTY, headers=signed(secret, PRETTY)).status_code == 200
+
+
+def test_the_answer_completes_only_once_the_delivery_is_marked_done(secret: str) -> None:
+    """A copy sent the moment the 200 arrives already finds the delivery done, not still in progress."""
+    dedupe = Deduplicator(MemoryStore())
+    seen_when_answered: list[int | None] = []
+
+    async def endpoint(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"0")]})
+        await send({"type": "http.response.body", "body": b""})
+
+    app = TowerWebhookMiddleware(endpoint, secret=secret, paths=["/hook"], dedupe=dedupe)
+
+    async def scenario() -> None:
+        async def receive() -> Message:
+            return {"type": "http.request", "body": PRETTY, "more_body": False}
+
+        async def send(message: Message) -> None:
+            if message["type"] == "http.response.start":  # with Content-Length: 0, all Tower waits for
+                answer = dedupe.begin(VerifiedWebhook(0, PRETTY)).answer  # Tower's next copy, right now
+                seen_when_answered.append(None if answer is None else answer.status)
+
+        await app(http_scope(secret, PRETTY), receive, send)
+
+    asyncio.run(scenario())
+    assert seen_when_answered == [200]
+
+
+def test_an_endpoint_that_fails_after_starting_its_answer_is_not_seen_as_a_200(secret: str) -> None:
+    """The held 200 is dropped when the endpoint then raises: the claim is released, and Tower gets the 500."""
+    dedupe = Deduplicator(MemoryStore())
+
+    async def endpoint(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        raise RuntimeError("failed while answering")
+
+    app = TowerWebhookMiddleware(endpoint, secret=secret, paths=["/hook"], dedupe=dedupe)
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": PRETTY, "more_body": False}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    with pytest.raises(RuntimeError, match="failed while answering"):
+        asyncio.run(app(http_scope(secret, PRETTY), receive, send))
+    assert sent == []  # the server's error handling answers 500
+    assert dedupe.begin(VerifiedWebhook(0, PRETTY)).answer is None  # released: the retry runs the handler

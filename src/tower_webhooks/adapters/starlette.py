@@ -126,9 +126,20 @@ class TowerWebhookMiddleware:
             await _send_reply(send, reply, close=False)
             return reply.status
 
+        # With dedupe, the answer goes out only once the outcome is recorded, so that a copy sent
+        # the moment it arrives finds the delivery done, not in progress (an answer to a webhook
+        # is small). If the endpoint raises, the held answer is dropped: the claim was released,
+        # and Tower must see the 500 that follows, not a 200.
+        held: list[Message] | None = None if self._guard.dedupe is None else []
         await run_async(
-            self._guard, outcome, lambda: self._run(scope, _replay(body, receive), send), lambda status: status, respond
+            self._guard,
+            outcome,
+            lambda: self._run(scope, _replay(body, receive), send, held),
+            lambda status: status,
+            respond,
         )
+        for message in held or ():
+            await send(message)
 
     async def _read(self, receive: Receive) -> bytes | None:
         chunks: list[bytes] = []
@@ -145,14 +156,18 @@ class TowerWebhookMiddleware:
             if not message.get("more_body", False):
                 return b"".join(chunks)
 
-    async def _run(self, scope: Scope, receive: Receive, send: Send) -> int:
+    async def _run(self, scope: Scope, receive: Receive, send: Send, held: list[Message] | None) -> int:
+        """Run the app and return the status it answered; its messages go to ``held``, if given."""
         status = 500
 
         async def watch(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-            await send(message)
+            if held is None:
+                await send(message)
+            else:
+                held.append(message)
 
         await self.app(scope, receive, watch)
         return status
