@@ -102,6 +102,12 @@ class TestOtherEncodings:
             assert webhook.body == BODY
 
 
+def test_none_secret_says_it_is_not_set() -> None:
+    """Verifier(os.environ.get(...)) for an unset variable is an InvalidSecretError, not a TypeError."""
+    with pytest.raises(InvalidSecretError, match="not set"):
+        Verifier(None)  # type: ignore[arg-type]
+
+
 class TestRotationList:
     def test_empty_list(self) -> None:
         """An empty list of secrets is a configuration error."""
