@@ -209,13 +209,19 @@ def test_one_second_is_the_shortest_lease() -> None:
     [
         ({"store": object()}, "store must have claim"),
         ({"key": "sha256"}, "key must be a function"),
-        ({"namespace": ""}, "namespace must be a non-empty str"),
+        ({"namespace": b"orders"}, "namespace must be a str"),
     ],
 )
 def test_other_configuration_mistakes_are_type_errors(options: dict[str, object], message: str) -> None:
     """A store without the protocol, a key that is not callable or an empty namespace is refused."""
     with pytest.raises(TypeError, match=message):
         Deduplicator(**options)  # type: ignore[arg-type]
+
+
+def test_an_empty_namespace_is_refused() -> None:
+    """An empty namespace would mix this endpoint's keys with any other's in a shared store."""
+    with pytest.raises(ValueError, match="namespace must not be empty"):
+        Deduplicator(namespace="")
 
 
 def test_the_default_store_is_a_memory_store() -> None:

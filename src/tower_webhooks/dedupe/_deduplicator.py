@@ -174,7 +174,8 @@ class Deduplicator:
 
     Raises:
         TypeError: An option has the wrong type.
-        ValueError: ``lease_ms`` or ``retention_ms`` is zero, negative or under one second.
+        ValueError: ``lease_ms`` or ``retention_ms`` is zero, negative or under one second, or
+            ``namespace`` is empty.
 
     .. versionadded:: 0.1.0
     """
@@ -206,8 +207,10 @@ class Deduplicator:
         if not callable(key):
             raise TypeError(f"key must be a function of the VerifiedWebhook returning a str, not {key!r}")
         self._key = key
-        if not isinstance(namespace, str) or not namespace:
-            raise TypeError(f"namespace must be a non-empty str, not {namespace!r}")
+        if not isinstance(namespace, str):
+            raise TypeError(f"namespace must be a str, not {type(namespace).__name__}")
+        if not namespace:
+            raise ValueError("namespace must not be empty: it keeps this endpoint's keys apart in a shared store")
         self._namespace = namespace
         self._fail_open = bool(fail_open)
 
