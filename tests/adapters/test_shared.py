@@ -72,6 +72,7 @@ def test_body_errors_are_in_the_public_tree() -> None:
         ({"max_body_bytes": 1.5}, TypeError),
         ({"tolerance_ms": 5}, ValueError),
         ({"secret": "c2hvcnQ="}, InvalidSecretError),
+        ({"dedupe": "redis://localhost"}, TypeError),
     ],
 )
 def test_bad_options_fail_when_the_adapter_is_set_up(options: dict[str, object], error: type[Exception]) -> None:
