@@ -141,11 +141,10 @@ def deliver(url: str, body: bytes, headers: Mapping[str, str], *, timeout_s: flo
         response = connection.getresponse()
         headers_s = time.perf_counter() - start
         status, location = response.status, response.getheader("Location")
-        while True:
+        # The answer closes itself at its last byte; on `Connection: close` that closes the socket too.
+        while not response.isclosed():
             sock.settimeout(_remaining(deadline))
             chunk = response.read(65536)
-            if not chunk:
-                break
             kept += chunk[: _KEPT_BODY_BYTES - len(kept)]
     except TimeoutError:
         state = "the answer did not finish" if headers_s is not None else "no answer"
