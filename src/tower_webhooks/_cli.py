@@ -161,7 +161,7 @@ def _parser() -> argparse.ArgumentParser:
             "file from `listen --save`. Prints 'accepted' or 'rejected' with the reason. A capture's "
             "timestamp is checked against the time it was received. With --explain, a rejected signature "
             "is checked against the usual mistakes (the secret not decoded or decoded as hex/base64, a "
-            "trailing newline added or removed, CRLF line endings, a UTF-8 BOM, re-serialised JSON, the "
+            "trailing newline added or removed, other whitespace at either end, CRLF line endings, a UTF-8 BOM, re-serialised JSON, the "
             "timestamp in seconds, a different timestamp) and the one that explains it is named. "
             "Neither the secret nor the expected signature is ever printed."
         ),
