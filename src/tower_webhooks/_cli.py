@@ -19,7 +19,7 @@ from ._inputs import DEFAULT_SECRET_ENV, UsageError, read_body, read_secret
 from ._listen import run_listen
 from ._samples import SAMPLE_NAMES
 from ._secret import Secret, generate_secret
-from ._send import TOWER_TIMEOUT_S, check_cases, run_check, run_send
+from ._send import TOWER_TIMEOUT_S, check_cases, check_url, run_check, run_send
 from ._verify import DEFAULT_TOLERANCE_MS, Verifier
 from .exceptions import InvalidSecretError
 
@@ -97,6 +97,13 @@ _tolerance = _whole(1_000, 10**15, "milliseconds (at least one second)")
 _timestamp_ms = _whole(0, 10**16 - 1, "Unix milliseconds")
 _port = _whole(0, 65_535, "(a TCP port)")
 _count = _whole(1, 10**9, "deliveries")
+
+
+def _url(value: str) -> str:
+    try:
+        return check_url(value)
+    except UsageError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _positive_seconds(value: str) -> float:
@@ -213,7 +220,7 @@ def _parser() -> argparse.ArgumentParser:
 
 {_EXIT_CODES}""",
     )
-    send.add_argument("url", metavar="URL", help="the endpoint, http:// or https://")
+    send.add_argument("url", metavar="URL", type=_url, help="the endpoint, http:// or https://")
     send.add_argument(
         "--timeout",
         metavar="SECONDS",

@@ -29,6 +29,7 @@ __all__ = [
     "Outcome",
     "check_cases",
     "check_endpoint",
+    "check_url",
     "deliver",
     "run_check",
     "run_send",
@@ -101,7 +102,8 @@ class _Target:
     def __init__(self, url: str) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise UsageError(f"the URL must start with http:// or https:// and name a host, got {url!r}")
+            hint = f": did you mean http://{url} ?" if "://" not in url else ""
+            raise UsageError(f"the URL must start with http:// or https:// and name a host, got {url!r}{hint}")
         try:
             self.port = parts.port
         except ValueError:
@@ -113,6 +115,16 @@ class _Target:
     def connection(self, timeout_s: float) -> http.client.HTTPConnection:
         kind = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
         return kind(self.host, self.port, timeout=timeout_s)
+
+
+def check_url(url: str) -> str:
+    """Return ``url`` if it is one ``send`` can post to, so that a wrong one stops the command before it starts.
+
+    Raises:
+        UsageError: ``url`` is not an http or https URL with a host and a valid port; the message says why.
+    """
+    _Target(url)
+    return url
 
 
 def deliver(url: str, body: bytes, headers: Mapping[str, str], *, timeout_s: float) -> Outcome:

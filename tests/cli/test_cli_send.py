@@ -135,6 +135,16 @@ def test_bad_url_is_a_usage_error(url: str) -> None:
     result = run("send", url)
     assert result.code == 2
     assert "URL" in result.err
+    assert result.out == ""
+
+
+@pytest.mark.parametrize("check", [(), ("--check",)], ids=["send", "send --check"])
+def test_url_without_a_scheme_stops_before_sending_and_suggests_one(check: tuple[str, ...]) -> None:
+    """A URL without http:// exits 2 before any output, and the error suggests the http:// URL."""
+    result = run("send", *check, "127.0.0.1:5101/webhooks/tower")
+    assert result.code == 2
+    assert result.out == ""
+    assert "did you mean http://127.0.0.1:5101/webhooks/tower ?" in result.err
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "soon"])
