@@ -7,6 +7,7 @@ Exit codes: 0 success, 1 a request was rejected or a check failed, 2 the command
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import textwrap
 from collections.abc import Callable, Sequence
@@ -168,8 +169,9 @@ def _parser() -> argparse.ArgumentParser:
             "file from `listen --save`. Prints 'accepted' or 'rejected' with the reason. A capture's "
             "timestamp is checked against the time it was received. With --explain, a rejected signature "
             "is checked against the usual mistakes (the secret not decoded or decoded as hex/base64, a "
-            "trailing newline added or removed, other whitespace at either end, CRLF line endings, a UTF-8 BOM, re-serialised JSON, the "
-            "timestamp in seconds, a different timestamp) and the one that explains it is named. "
+            "trailing newline added or removed, other whitespace at either end, CRLF line endings, a UTF-8 "
+            "BOM, re-serialised JSON, the timestamp in seconds, a different timestamp) and the one that "
+            "explains it is named. "
             "Neither the secret nor the expected signature is ever printed."
         ),
         epilog=f"""examples:
@@ -294,15 +296,23 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code (0 success, 1 rejected or failed, 2 usage error)."""
-    arguments = _parser().parse_args(argv)
     try:
-        handler: Callable[[argparse.Namespace], int] = arguments.handler
-        return handler(arguments)
+        try:
+            arguments = _parser().parse_args(argv)
+            handler: Callable[[argparse.Namespace], int] = arguments.handler
+            return handler(arguments)
+        finally:
+            sys.stdout.flush()  # a reader that went away shows up here, not in the interpreter's exit
     except (UsageError, CaptureError, InvalidSecretError) as error:
         print(f"tower-webhooks: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130  # the shell's code for a command stopped by Ctrl-C
+    except BrokenPipeError:
+        # The reader closed stdout (`| head`): stop quietly, and point stdout at /dev/null so that
+        # the interpreter's own flush at exit does not fail again (the recipe in the `signal` docs).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # the shell's code for a command stopped by SIGPIPE
 
 
 def _secret(arguments: argparse.Namespace) -> int:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import base64
+import os
 import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from tests.cli.helpers import run
+from tests.cli.helpers import TIMEOUT_S, run
 from tests.values import BODY, NOW_MS, SECRET
 from tower_webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign, verify
 
@@ -158,3 +161,23 @@ def test_numbers_out_of_range_are_usage_errors(arguments: tuple[str, ...]) -> No
     result = run(*arguments)
     assert result.code == 2
     assert f"error: argument {arguments[1]}" in result.err
+
+
+def test_a_closed_stdout_ends_quietly() -> None:
+    """Output into a pipe whose reader has gone (`sign --curl URL | head -3`) exits 141 without a traceback."""
+    arguments = ("sign", "--sample", "run-finished.json", "--curl", "http://127.0.0.1:8000/")
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # every write now fails with EPIPE, as after `head` has exited
+    try:
+        completed = subprocess.run(
+            [sys.executable, "-m", "tower_webhooks", *arguments],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "TOWER_WEBHOOK_SECRET": SECRET},
+            timeout=TIMEOUT_S,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert completed.stderr == b""
+    assert completed.returncode == 141
