@@ -339,9 +339,10 @@ def _listen(arguments: argparse.Namespace) -> int:
 
 
 def _sign(arguments: argparse.Namespace) -> int:
+    secret = _read_secret(arguments)  # first: a missing secret is the error to see, before any note on the body
     return run_sign(
-        read_body(path=arguments.body, sample=arguments.sample),
-        secret=_read_secret(arguments),
+        read_body(path=arguments.body, sample=arguments.sample, to_sign=True),
+        secret=secret,
         secret_encoding=arguments.secret_encoding,
         timestamp_ms=arguments.timestamp_ms,
         curl_url=arguments.curl,
@@ -355,7 +356,7 @@ def _send(arguments: argparse.Namespace) -> int:
     sample = arguments.sample
     if sample is None and arguments.body is None:
         sample = _DEFAULT_SEND_SAMPLE
-    body = read_body(path=arguments.body, sample=sample)
+    body = read_body(path=arguments.body, sample=sample, to_sign=True)
     if arguments.check:
         return run_check(
             arguments.url, check_cases(secret, encoding, body), timeout_s=arguments.timeout, out=sys.stdout

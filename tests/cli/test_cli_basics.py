@@ -65,6 +65,24 @@ def test_sign_prints_headers_that_verify() -> None:
     verify(SECRET, headers[TIMESTAMP_HEADER], headers[SIGNATURE_HEADER], BODY, now_ms=NOW_MS)
 
 
+@pytest.mark.parametrize("body", [b'{"a":1}\n', b'{"a":1}\r\n'], ids=["LF", "CRLF"])
+def test_sign_notes_a_newline_at_the_end_of_stdin(body: bytes) -> None:
+    """`echo ... | sign` signs the exact bytes, newline included, and says so on stderr."""
+    result = run("sign", stdin=body)
+    assert result.code == 0, result.err
+    headers = _headers(result.out)
+    verify(SECRET, headers[TIMESTAMP_HEADER], headers[SIGNATURE_HEADER], body)
+    assert "the body from stdin ends with a newline, and it is signed" in result.err
+    assert "printf '%s'" in result.err
+
+
+def test_sign_says_nothing_of_a_body_without_a_final_newline(tmp_path: Path) -> None:
+    """No note for a stdin body without a final newline, nor for a file, which is taken as it is."""
+    assert run("sign", stdin=b'{"a":1}').err == ""
+    (tmp_path / "body.json").write_bytes(b'{"a":1}\n')
+    assert run("sign", "--body", str(tmp_path / "body.json")).err == ""
+
+
 def test_sign_reads_a_body_file_and_the_secret_file(tmp_path: Path) -> None:
     """`--body FILE` and `--secret-file PATH` are read byte for byte (the secret file's newline ignored)."""
     (tmp_path / "body.json").write_bytes(b"\xef\xbb\xbf" + BODY + b"\r\n")
