@@ -40,8 +40,9 @@ _SECRET_HELP = f"""the secret:
 
 
 def _wrap(text: str) -> str:
-    """Wrap a description by hand: the raw formatter keeps the examples' lines, and so every line."""
-    return textwrap.fill(text, width=88)
+    """Wrap a description's paragraphs by hand: the raw formatter keeps the examples' lines, and so every line."""
+    paragraphs = text.split("\n\n")
+    return "\n\n".join(textwrap.fill(paragraph, width=88, break_on_hyphens=False) for paragraph in paragraphs)
 
 
 def _formatter(prog: str) -> argparse.HelpFormatter:
@@ -204,15 +205,18 @@ def _parser() -> argparse.ArgumentParser:
         parents=[secret, _body_options()],
         formatter_class=_formatter,
         help="post a signed request to an endpoint and judge the answer as Tower does",
-        description="Sign a body now and POST it to URL over a fresh connection, then judge the answer "
-        "as Tower does: only an exact 200 whose whole answer arrives within the timeout counts as "
-        "delivered. 201, 204, other codes and timeouts are failures (Tower retries them); redirects "
-        "are never followed and their Location is shown (a missing or extra trailing slash shows up "
-        "this way). Prints the time to the headers and to the last byte. With --check, also sends "
-        "forged and broken requests (a flipped signature bit, a changed body, a replay from an hour "
-        "ago, a timestamp in seconds, another secret, each header missing) and prints a table: a "
-        "correct endpoint answers 200 to the genuine request and 4xx to every other. "
-        f"The body is --body FILE, stdin (--body -), or --sample NAME (default: {_DEFAULT_SEND_SAMPLE}).",
+        description=_wrap(
+            "Sign a body now and POST it to URL over a fresh connection, then judge the answer "
+            "as Tower does: only an exact 200 whose whole answer arrives within the timeout counts as "
+            "delivered. 201, 204, other codes and timeouts are failures (Tower retries them); redirects "
+            "are never followed and their Location is shown (a missing or extra trailing slash shows up "
+            "this way). Prints the time to the headers and to the last byte.\n\n"
+            "With --check, also sends "
+            "forged and broken requests (a flipped signature bit, a changed body, a replay from an hour "
+            "ago, a timestamp in seconds, another secret, each header missing) and prints a table: a "
+            "correct endpoint answers 200 to the genuine request and 4xx to every other.\n\n"
+            f"The body is --body FILE, stdin (--body -), or --sample NAME (default: {_DEFAULT_SEND_SAMPLE})."
+        ),
         epilog=f"""examples:
   tower-webhooks send http://127.0.0.1:8000/webhooks/tower
   tower-webhooks send https://example.com/webhooks/tower --body event.json
@@ -276,7 +280,12 @@ def _parser() -> argparse.ArgumentParser:
             "Print a fresh random secret: 64 random bytes, base64-encoded like the ones Tower "
             "shows. For tests and local tools; in production the secret comes from Tower."
         ),
-        epilog=f'example:\n  export {DEFAULT_SECRET_ENV}="$(tower-webhooks secret)"\n\n{_EXIT_CODES}',
+        epilog=f"""example:
+  export {DEFAULT_SECRET_ENV}="$(tower-webhooks secret)"
+
+exit status:
+  0  a secret was printed
+  2  usage error: bad arguments""",
     )
     secret_command.set_defaults(handler=_secret)
     demo = commands.add_parser(
@@ -288,7 +297,10 @@ def _parser() -> argparse.ArgumentParser:
             "against it with each shipped sample body, and print one line per request with its verdict. "
             "Exits 0 only if every verdict is the expected one."
         ),
-        epilog=_EXIT_CODES,
+        epilog="""exit status:
+  0  every request got the expected verdict
+  1  a request got another verdict, or the receiver answered a different number of requests
+  2  usage error: bad arguments""",
     )
     demo.set_defaults(handler=_demo)
     return parser

@@ -34,6 +34,24 @@ def test_each_command_has_complete_help(command: str) -> None:
         assert "--secret-file" in result.out
 
 
+@pytest.mark.parametrize("command", COMMANDS)
+def test_each_help_is_wrapped(command: str) -> None:
+    """No help line runs past 100 columns: descriptions are wrapped; only an example may reach that far."""
+    assert max(len(line) for line in run(command, "--help").out.splitlines()) <= 100
+
+
+@pytest.mark.parametrize(
+    ("command", "codes"), [("secret", ["0", "2"]), ("demo", ["0", "1", "2"])], ids=["secret", "demo"]
+)
+def test_help_lists_only_the_exit_codes_that_apply(command: str, codes: list[str]) -> None:
+    """`secret` never rejects anything and `demo` needs no secret: their help says only what can happen."""
+    out = run(command, "--help").out
+    status = out[out.index("exit status:") :].splitlines()[1:]
+    assert [line.split()[0] for line in status if line.strip()] == codes
+    assert "rejected" not in out
+    assert "secret, an unreadable" not in out
+
+
 def test_top_level_help_lists_every_command() -> None:
     """`tower-webhooks --help` names every command."""
     result = run("--help")
