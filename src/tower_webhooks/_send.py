@@ -158,6 +158,9 @@ def deliver(url: str, body: bytes, headers: Mapping[str, str], *, timeout_s: flo
             sock.settimeout(_remaining(deadline))
             chunk = response.read(65536)
             kept += chunk[: _KEPT_BODY_BYTES - len(kept)]
+        if response.length:  # http.client ends an answer cut short of its Content-Length quietly
+            short = f"the answer ended {response.length:,} B short of its Content-Length"
+            return Outcome(status, location, kept, headers_s, time.perf_counter() - start, short)
     except TimeoutError:
         state = "the answer did not finish" if headers_s is not None else "no answer"
         return Outcome(

@@ -231,3 +231,19 @@ def test_check_passes_the_flask_example_under_gunicorns_sync_worker(gunicorn_syn
     result = run("send", "--check", gunicorn_sync_flask)
     assert result.code == 0, result.out + result.err
     assert "8 of 8 checks passed" in result.out
+
+
+def test_an_answer_cut_short_of_its_content_length_is_not_delivered(endpoint: Start) -> None:
+    """A 200 whose connection closes before its Content-Length bytes arrive is incomplete, not delivered."""
+
+    def cut_short(handler: BaseHTTPRequestHandler, release: threading.Event) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Length", "20")
+        handler.end_headers()
+        handler.wfile.write(b'{"ok"')
+        handler.close_connection = True
+
+    result = run("send", endpoint(cut_short).url)
+    assert result.code == 1, result.out + result.err
+    assert "200 OK incomplete after" in result.out
+    assert "not delivered: the answer ended 15 B short of its Content-Length" in result.out
