@@ -102,7 +102,8 @@ class _Target:
     def __init__(self, url: str) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            hint = f": did you mean http://{url} ?" if "://" not in url else ""
+            bare = "://" not in url and not url.startswith(("http:", "https:"))
+            hint = f": did you mean http://{url} ?" if bare else ""
             raise UsageError(f"the URL must start with http:// or https:// and name a host, got {url!r}{hint}")
         try:
             self.port = parts.port
