@@ -114,6 +114,13 @@ def test_a_missing_framework_names_the_extra_to_install(module: str, framework: 
     )
 
 
+def test_a_broken_dependency_of_the_framework_is_not_hidden() -> None:
+    """Regression: Flask installed but one of its own imports broken said 'install Flask', hiding the cause."""
+    result = python("import sys; sys.modules['markupsafe'] = None; import tower_webhooks.adapters.flask")
+    assert "markupsafe" in result.stderr.strip().splitlines()[-1]
+    assert "pip install" not in result.stderr
+
+
 def test_no_adapter_object_shows_the_secret() -> None:
     """The reprs of the adapters' objects never hold the secret."""
     objects = [

@@ -21,8 +21,10 @@ try:
     from django.core.handlers.wsgi import WSGIRequest
     from django.http import HttpRequest, HttpResponse
     from django.http.request import RawPostDataException
-except ImportError:  # pragma: no cover - depends on what is installed
-    raise ImportError("tower_webhooks.adapters.django needs Django: pip install 'tower-webhooks[django]'") from None
+except ModuleNotFoundError as error:  # pragma: no cover - depends on what is installed
+    if (error.name or "").partition(".")[0] not in {"django"}:  # installed, but one of its imports is broken
+        raise
+    raise ImportError("tower_webhooks.adapters.django needs Django: pip install 'tower-webhooks[django]'") from error
 
 from tower_webhooks._verify import VerifiedWebhook
 from tower_webhooks.dedupe import Deduplicator
