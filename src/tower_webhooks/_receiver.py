@@ -13,6 +13,7 @@ from .exceptions import WebhookVerificationError
 __all__ = ["Delivery", "ReceiverServer", "error_body"]
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+_MAX_LENGTH_DIGITS = 19  # up to 9.2 EB: any longer number is an attack, not a body
 
 
 class Delivery(NamedTuple):
@@ -62,17 +63,37 @@ class ReceiverServer(ThreadingHTTPServer):
         return f"http://{host!s}:{port}/"
 
 
+def _content_length(values: list[str]) -> int | None:
+    """The length the ``Content-Length`` headers give, or ``None`` unless exactly one gives plain digits.
+
+    Only ASCII digits count (``str.isdigit`` also accepts ``"²"``, which ``int`` refuses), and at most
+    19 of them, so ``int`` never sees a number too long to convert.
+    """
+    if len(values) != 1:
+        return None
+    value = values[0].strip(" \t")
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= _MAX_LENGTH_DIGITS else None
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: ReceiverServer
     protocol_version = "HTTP/1.1"
 
     def do_POST(self) -> None:
         headers = list(self.headers.items())
-        length_header = self.headers.get("Content-Length")
-        if length_header is None or not length_header.isdigit():
-            self._answer(headers, b"", status=411, reason="length_required", detail="send a Content-Length header")
+        lengths = self.headers.get_all("Content-Length", [])
+        length = _content_length(lengths)
+        if length is None or "Transfer-Encoding" in self.headers:
+            # The body is never read, so close after answering: no byte of it may be taken for the
+            # next request on this connection (request smuggling).
+            self.close_connection = True
+            if not lengths:
+                self._answer(headers, b"", status=411, reason="length_required", detail="send a Content-Length header")
+            else:
+                detail = "send exactly one Content-Length header, a whole number of bytes, and no Transfer-Encoding"
+                self._answer(headers, b"", status=400, reason="invalid_content_length", detail=detail)
             return
-        if int(length_header) > self.server.max_body_bytes:
+        if length > self.server.max_body_bytes:
             self.close_connection = True  # the rest of the body is never read
             self._answer(
                 headers,
@@ -82,7 +103,7 @@ class _Handler(BaseHTTPRequestHandler):
                 detail=f"the body is over {self.server.max_body_bytes} bytes",
             )
             return
-        body = self.rfile.read(int(length_header))
+        body = self.rfile.read(length)
         try:
             webhook = self.server.verifier.verify_headers(headers, body)
         except WebhookVerificationError as error:
