@@ -126,6 +126,11 @@ class TestTimestamp:
             _verify(value, GOOD_SIG)
         assert caught.value.reason == "malformed_timestamp"
 
+    def test_comma_joined_values_are_named(self) -> None:
+        """A header sent twice and joined by the server says so (regression: only signatures did)."""
+        with pytest.raises(MalformedTimestampError, match="sent twice"):
+            _verify(f"{GOOD_TS},{GOOD_TS}", GOOD_SIG)
+
     def test_checked_before_any_hmac_work(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """A malformed timestamp is refused without hashing the body."""
         from tower_webhooks import _signing

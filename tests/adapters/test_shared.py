@@ -18,7 +18,7 @@ from tower_webhooks import (
     TowerWebhooksError,
     WebhookVerificationError,
 )
-from tower_webhooks.adapters._shared import Guard, body_consumed, body_unavailable, reply_for
+from tower_webhooks.adapters._shared import Guard, body_consumed, body_unavailable, parse_content_length, reply_for
 from tower_webhooks.adapters.starlette import TowerWebhook, TowerWebhookMiddleware
 
 
@@ -72,6 +72,7 @@ def test_body_errors_are_in_the_public_tree() -> None:
         ({"max_body_bytes": 1.5}, TypeError),
         ({"tolerance_ms": 5}, ValueError),
         ({"secret": "c2hvcnQ="}, InvalidSecretError),
+        ({"dedupe": "redis://localhost"}, TypeError),
     ],
 )
 def test_bad_options_fail_when_the_adapter_is_set_up(options: dict[str, object], error: type[Exception]) -> None:
@@ -113,6 +114,13 @@ def test_a_missing_framework_names_the_extra_to_install(module: str, framework: 
     )
 
 
+def test_a_broken_dependency_of_the_framework_is_not_hidden() -> None:
+    """Regression: Flask installed but one of its own imports broken said 'install Flask', hiding the cause."""
+    result = python("import sys; sys.modules['markupsafe'] = None; import tower_webhooks.adapters.flask")
+    assert "markupsafe" in result.stderr.strip().splitlines()[-1]
+    assert "pip install" not in result.stderr
+
+
 def test_no_adapter_object_shows_the_secret() -> None:
     """The reprs of the adapters' objects never hold the secret."""
     objects = [
@@ -121,3 +129,21 @@ def test_no_adapter_object_shows_the_secret() -> None:
         TowerWebhookMiddleware(PlainTextResponse("x"), secret=SECRET, paths=["/"]),
     ]
     assert all(SECRET not in repr(one) and SECRET[:12] not in repr(one) for one in objects)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("12", 12),
+        (" 7 ", 7),
+        (None, None),
+        ("", None),
+        ("\u00b2", None),
+        ("\u0661", None),
+        ("9" * 5000, None),
+        ("-1", None),
+    ],
+)
+def test_parse_content_length_accepts_only_ascii_digits(value: str | None, expected: int | None) -> None:
+    """Only plain ASCII digits of a sane length count as a declared length; nothing raises."""
+    assert parse_content_length(value) == expected
