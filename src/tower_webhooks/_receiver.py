@@ -7,13 +7,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import NamedTuple
 
 from ._verify import VerifiedWebhook, Verifier
-from .adapters._shared import METHOD_NOT_ALLOWED, Reply
+from .adapters._shared import METHOD_NOT_ALLOWED, Reply, parse_content_length
 from .exceptions import WebhookVerificationError
 
 __all__ = ["Delivery", "ReceiverServer"]
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
-_MAX_LENGTH_DIGITS = 19  # up to 9.2 EB: any longer number is an attack, not a body
 
 
 class Delivery(NamedTuple):
@@ -58,18 +57,6 @@ class ReceiverServer(ThreadingHTTPServer):
         return f"http://{host!s}:{port}/"
 
 
-def _content_length(values: list[str]) -> int | None:
-    """The length the ``Content-Length`` headers give, or ``None`` unless exactly one gives plain digits.
-
-    Only ASCII digits count (``str.isdigit`` also accepts ``"²"``, which ``int`` refuses), and at most
-    19 of them, so ``int`` never sees a number too long to convert.
-    """
-    if len(values) != 1:
-        return None
-    value = values[0].strip(" \t")
-    return int(value) if value.isascii() and value.isdigit() and len(value) <= _MAX_LENGTH_DIGITS else None
-
-
 class _Handler(BaseHTTPRequestHandler):
     server: ReceiverServer
     protocol_version = "HTTP/1.1"
@@ -77,7 +64,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         headers = list(self.headers.items())
         lengths = self.headers.get_all("Content-Length", [])
-        length = _content_length(lengths)
+        length = parse_content_length(lengths[0]) if len(lengths) == 1 else None
         if length is None or "Transfer-Encoding" in self.headers:
             # The body is never read, so close after answering: no byte of it may be taken for the
             # next request on this connection (request smuggling).
@@ -108,6 +95,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _refuse_method(self) -> None:
         """Answer any other method as the adapters do: 405, ``Allow: POST`` and the JSON reason."""
+        self.close_connection = True  # a body it may carry is never read (see do_POST)
         self._send(METHOD_NOT_ALLOWED, with_body=self.command != "HEAD")
 
     do_GET = do_HEAD = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _refuse_method

@@ -73,6 +73,16 @@ def test_listen_closes_after_a_body_it_does_not_read(listener: Listener, framing
     assert answer.count(b"HTTP/1.1 ") == 1, answer
 
 
+@pytest.mark.parametrize("method", [b"GET", b"PUT", b"DELETE"])
+def test_listen_closes_after_refusing_a_method_with_a_body(listener: Listener, method: bytes) -> None:
+    """A 405 leaves the body unread, so the connection closes: the body is never parsed as a request."""
+    smuggled = b"POST /smuggled HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
+    request = method + b" / HTTP/1.1\r\nHost: x\r\nContent-Length: " + str(len(smuggled)).encode() + b"\r\n\r\n"
+    answer = _exchange(listener.port, request + smuggled)
+    assert answer.startswith(b"HTTP/1.1 405 "), answer[:200]
+    assert answer.count(b"HTTP/1.1 ") == 1, answer
+
+
 def test_received_path_is_printed_escaped(tmp_path: Path) -> None:
     """Terminal escapes in a request path are printed as escapes by `listen` and by `verify --capture`."""
     listener = Listener("--save", str(tmp_path), "--count", "1")
