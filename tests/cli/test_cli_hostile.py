@@ -57,19 +57,23 @@ def test_listen_refuses_a_content_length_that_is_not_ascii_digits(listener: List
 
 
 @pytest.mark.parametrize(
-    ("framing", "status"),
+    ("framing", "status", "error"),
     [
-        (b"Transfer-Encoding: chunked\r\n", b"411"),
-        (b"Transfer-Encoding: chunked\r\nContent-Length: 4\r\n", b"400"),
-        (b"Content-Length: 2\r\nContent-Length: 60\r\n", b"400"),
+        (b"Transfer-Encoding: chunked\r\n", b"411", "length_required"),
+        (b"Transfer-Encoding: chunked\r\nContent-Length: 4\r\n", b"400", "invalid_content_length"),
+        (b"Content-Length: 2\r\nContent-Length: 60\r\n", b"400", "invalid_content_length"),
     ],
     ids=["chunked", "chunked and a length", "two lengths"],
 )
-def test_listen_closes_after_a_body_it_does_not_read(listener: Listener, framing: bytes, status: bytes) -> None:
+def test_listen_closes_after_a_body_it_does_not_read(
+    listener: Listener, framing: bytes, status: bytes, error: str
+) -> None:
     """A refused body is never parsed as the next request: one answer, then the connection closes."""
     smuggled = b"POST /smuggled HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
     answer = _exchange(listener.port, b"POST / HTTP/1.1\r\nHost: x\r\n" + framing + b"\r\n" + smuggled)
-    assert answer.startswith(b"HTTP/1.1 " + status + b" "), answer[:200]
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 " + status + b" "), answer[:200]
+    assert json.loads(body)["error"] == error, answer
     assert answer.count(b"HTTP/1.1 ") == 1, answer
 
 
