@@ -86,7 +86,7 @@ class Outcome:
     def summary(self) -> str:
         """Status and timings on one line, such as ``200 OK in 3.1 ms (headers after 2.9 ms)``."""
         if self.status is None:
-            return f"no answer after {_duration(self.total_s)}"
+            return f"no complete answer after {_duration(self.total_s)}"
         ended = "incomplete after" if self.failure else "in"
         timing = f"{ended} {_duration(self.total_s)} (headers after {_duration(self.headers_s)})"
         return f"{self.status} {_phrase(self.status)} {timing}"
