@@ -4,7 +4,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 READY := $(VENV)/.ready
 
-.PHONY: demo test lint clean
+.PHONY: demo test lint clean docs docs-build matrix
+
+# The interpreters the matrix (noxfile.py) runs on: pyenv's, if present, ahead of the rest of PATH.
+PYENV_ROOT ?= $(HOME)/.pyenv
+MATRIX_PATH := $(subst $(eval) ,:,$(wildcard $(PYENV_ROOT)/versions/3.1[0-3].*/bin)):$(PATH)
+MATRIX_READY := $(VENV)/.matrix-ready
 
 $(READY): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,11 +23,29 @@ demo: $(READY) ## the main job: verify real signed requests on 127.0.0.1
 test: $(READY) ## every test and check
 	$(PY) -m pytest
 	$(MAKE) lint
+	$(MAKE) docs-build
 
 lint: $(READY)
 	$(PY) -m mypy --strict
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	# pyright must find the package through the venv's python, so the venv's bin comes first.
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/pyright --verifytypes tower_webhooks --ignoreexternal
+
+docs-build: $(READY) ## build the docs site; any warning (a broken link or reference) fails
+	$(PY) -m mkdocs build --strict --site-dir site
+
+docs: $(READY) ## serve the docs on http://127.0.0.1:8000, rebuilt on every change
+	$(PY) -m mkdocs serve --dev-addr 127.0.0.1:8000
+
+$(MATRIX_READY): $(READY)
+	$(PY) -m pip install --quiet --group matrix
+	touch $@
+
+matrix: $(MATRIX_READY) ## the whole suite on every supported Python and framework version, from the built wheel
+	rm -rf dist
+	$(PY) -m build --installer uv --outdir dist .
+	PATH="$(MATRIX_PATH)" UV_PYTHON_DOWNLOADS=never $(VENV)/bin/nox $(NOX_ARGS)
 
 clean:
-	rm -rf $(VENV) build dist .mypy_cache .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) build dist .mypy_cache .pytest_cache .ruff_cache .hypothesis .nox site

@@ -1,0 +1,82 @@
+"""The support matrix: the whole test suite against the built wheel, per Python and framework version.
+
+Run it with ``make matrix``, which builds the wheel and sdist with ``python -m build`` into
+``dist/`` first and puts the pyenv interpreters on ``PATH``. Every session installs that wheel
+(never ``src/``) and runs ``tests/`` against it; ``tests/test_packaging.py`` proves which copy was
+imported. The extras' lower bounds in ``pyproject.toml`` are the versions pinned in ``OLDEST``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nox
+from packaging.requirements import Requirement
+
+nox.options.default_venv_backend = "uv"
+nox.options.error_on_missing_interpreters = True  # a missing Python fails the run, never skips it
+nox.options.reuse_existing_virtualenvs = True
+
+ROOT = Path(__file__).parent
+PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
+EXTRAS = sorted(PYPROJECT["project"]["optional-dependencies"])
+FRAMEWORKS = frozenset(EXTRAS)
+# The test group minus the frameworks: pytest, hypothesis, the HTTP servers and clients.
+TEST_TOOLS = [
+    requirement
+    for requirement in nox.project.dependency_groups(PYPROJECT, "test")
+    if Requirement(requirement).name.lower() not in FRAMEWORKS
+]
+
+# The oldest release of each extra we support, and so each extra's lower bound in pyproject.toml.
+OLDEST = [
+    "flask==2.3",
+    "werkzeug<3",  # Flask 2.3 predates Werkzeug 3, which removed APIs it uses
+    "django==4.2",
+    "starlette==0.37.2",
+    "fastapi==0.110.1",  # the first FastAPI on Starlette 0.37
+    "httpx<0.28",  # Starlette's TestClient before 0.38 passes httpx's removed app= argument
+    "redis==5.0",
+]
+# Pins that make sure the newest sessions really get the newest major releases.
+NEWEST = ["flask>=3.1", "django>=6", "starlette>=1", "redis>=7"]
+
+
+def _wheel() -> str:
+    wheels = sorted((ROOT / "dist").glob("tower_webhooks-*-py3-none-any.whl"))
+    if len(wheels) != 1:
+        raise SystemExit(f"expected one wheel in dist/, found {len(wheels)}: run `make matrix`, which builds it")
+    return str(wheels[0])
+
+
+def _run_suite(session: nox.Session, *, extras: list[str], pins: list[str]) -> None:
+    """Install the wheel with ``extras`` and ``pins``, then run every test against it."""
+    wheel = _wheel()
+    target = f"{wheel}[{','.join(extras)}]" if extras else wheel
+    session.install("--reinstall-package", "tower-webhooks", target, *pins, *TEST_TOOLS)
+    # `pytest`, not `python -m pytest`: the latter would put the working directory on sys.path.
+    session.run("pytest", "-q", "-p", "no:cacheprovider", *session.posargs, env={"TOWER_WEBHOOKS_WHEEL": wheel})
+
+
+@nox.session(python="3.10")
+def oldest(session: nox.Session) -> None:
+    """Python 3.10 with the oldest supported release of every extra (Django 4.2 LTS, Flask 2.3)."""
+    _run_suite(session, extras=EXTRAS, pins=OLDEST)
+
+
+@nox.session(python="3.11")
+def django_lts(session: nox.Session) -> None:
+    """Python 3.11 with Django 5.2 LTS and the newest of everything else."""
+    _run_suite(session, extras=EXTRAS, pins=["django~=5.2.0", "flask>=3.1", "redis>=7"])
+
+
+@nox.session(python=["3.12", "3.13"])
+def newest(session: nox.Session) -> None:
+    """The newest release of every extra: Django 6, Flask 3.1, Starlette 1.x, FastAPI, redis-py."""
+    _run_suite(session, extras=EXTRAS, pins=NEWEST)
+
+
+@nox.session(python="3.13")
+def core(session: nox.Session) -> None:
+    """No extra installed: the core and the CLI alone, with the adapters' tests skipped."""
+    _run_suite(session, extras=[], pins=[])
