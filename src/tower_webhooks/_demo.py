@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TextIO
 
-from ._headers import SIGNATURE_HEADER, TIMESTAMP_HEADER
+from ._headers import TIMESTAMP_HEADER
 from ._receiver import ReceiverServer
 from ._samples import SAMPLE_NAMES, sample_body
 from ._secret import generate_secret
@@ -46,7 +46,9 @@ def _cases(secret: str) -> Iterator[_Case]:
         "signature_mismatch",
     )
     stale = current_time_ms() - 10 * 60 * 1000
-    yield _Case("replay of a capture 10 minutes old", body, sign(secret, body, timestamp_ms=stale), 400, "timestamp_too_old")
+    yield _Case(
+        "replay of a capture 10 minutes old", body, sign(secret, body, timestamp_ms=stale), 400, "timestamp_too_old"
+    )
     yield _Case("signed with another secret", body, sign(generate_secret(), body), 400, "signature_mismatch")
     pretty = sample_body("run-crashed-pretty.json")
     reserialised = json.dumps(json.loads(pretty)).encode()
@@ -78,7 +80,9 @@ def _running(server: ReceiverServer) -> Iterator[ReceiverServer]:
 def _post(port: int, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
-        connection.request("POST", "/webhooks/tower", body=body, headers={"Content-Type": "application/json", **headers})
+        connection.request(
+            "POST", "/webhooks/tower", body=body, headers={"Content-Type": "application/json", **headers}
+        )
         response = connection.getresponse()
         answer = response.read()
     finally:
@@ -103,6 +107,8 @@ def run_demo(out: TextIO) -> int:
             failures += not as_expected
             verdict = "ok" if as_expected else "WRONG"
             expected = "" if as_expected else f"   (expected {case.expected_status} {case.expected_reason})"
-            print(f"{verdict:<8} {status:<6} {reason:<20} {case.description} [{len(case.body):,} B]{expected}", file=out)
+            print(
+                f"{verdict:<8} {status:<6} {reason:<20} {case.description} [{len(case.body):,} B]{expected}", file=out
+            )
     print(f"\n{total - failures} of {total} requests got the expected verdict.", file=out)
     return 1 if failures else 0

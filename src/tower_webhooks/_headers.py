@@ -7,17 +7,18 @@ Everything here handles bytes that came over the network, so every failure ends 
 from __future__ import annotations
 
 import binascii
-from collections.abc import Iterable, Mapping
-from typing import Union
+from collections.abc import Iterable
+from typing import Protocol, TypeAlias
 
 from .exceptions import MalformedSignatureError, MalformedTimestampError, MissingHeaderError
 
 __all__ = [
-    "HeaderValue",
-    "Headers",
     "MAX_TIMESTAMP_DIGITS",
     "SIGNATURE_HEADER",
     "TIMESTAMP_HEADER",
+    "HeaderValue",
+    "Headers",
+    "SupportsItems",
     "find_tower_headers",
     "parse_signature",
     "parse_timestamp",
@@ -32,8 +33,17 @@ SIGNATURE_HEADER = "X-Tower-Signature"
 MAX_TIMESTAMP_DIGITS = 16
 """Enough for microseconds until the year 2286; anything longer is not a timestamp."""
 
-HeaderValue = Union[str, bytes, None]
-Headers = Union[Mapping[str, str], Mapping[bytes, bytes], Iterable[tuple[Union[str, bytes], Union[str, bytes]]]]
+HeaderValue: TypeAlias = str | bytes | None
+_HeaderPairs: TypeAlias = Iterable[tuple[str | bytes, str | bytes]]
+
+
+class SupportsItems(Protocol):
+    """Anything with ``items()``: dicts, Django's, Werkzeug's and Starlette's headers, ``email.message.Message``."""
+
+    def items(self) -> _HeaderPairs: ...
+
+
+Headers: TypeAlias = SupportsItems | _HeaderPairs
 
 _SIGNATURE_LENGTH = 88  # padded base64 of the 64 bytes of an HMAC-SHA512
 _DIGEST_SIZE = 64
@@ -44,7 +54,9 @@ _TIMESTAMP_KEY = TIMESTAMP_HEADER.lower()
 _SIGNATURE_KEY = SIGNATURE_HEADER.lower()
 
 
-def _as_ascii(value: HeaderValue, header: str, malformed: type[MalformedTimestampError | MalformedSignatureError]) -> bytes:
+def _as_ascii(
+    value: HeaderValue, header: str, malformed: type[MalformedTimestampError | MalformedSignatureError]
+) -> bytes:
     """Return the header's bytes with blanks trimmed, or raise if it is missing or unreadable."""
     if value is None:
         raise MissingHeaderError(header)
@@ -135,14 +147,16 @@ def _preview(value: bytes) -> str:
 def find_tower_headers(headers: Headers) -> tuple[HeaderValue, HeaderValue]:
     """Find the timestamp and signature headers, whatever the case of their names.
 
-    ``headers`` may be any mapping (Django's, Werkzeug's, Starlette's, a dict) or an iterable of
-    ``(name, value)`` pairs as ASGI gives them. A header that appears twice is an error rather
+    ``headers`` may be anything with ``items()`` (a dict; Django's, Werkzeug's or Starlette's
+    headers; ``http.server``'s message) or an iterable of ``(name, value)`` pairs as ASGI gives
+    them. A header that appears twice is an error rather
     than "first one wins": a forwarding proxy that duplicates it is worth knowing about.
 
     Raises:
         MalformedTimestampError, MalformedSignatureError: A header was given more than once.
     """
-    pairs = headers.items() if isinstance(headers, Mapping) else headers
+    items = getattr(headers, "items", None)
+    pairs: _HeaderPairs = items() if callable(items) else headers  # type: ignore[assignment]
     timestamp: HeaderValue = None
     signature: HeaderValue = None
     for name, value in pairs:

@@ -69,24 +69,31 @@ class _Handler(BaseHTTPRequestHandler):
         headers = list(self.headers.items())
         length_header = self.headers.get("Content-Length")
         if length_header is None or not length_header.isdigit():
-            self._answer(headers, b"", 411, "length_required", "send the body with a Content-Length header")
+            self._answer(headers, b"", status=411, reason="length_required", detail="send a Content-Length header")
             return
         if int(length_header) > self.server.max_body_bytes:
             self.close_connection = True  # the rest of the body is never read
-            self._answer(headers, b"", 413, "body_too_large", f"the body is over {self.server.max_body_bytes} bytes")
+            self._answer(
+                headers,
+                b"",
+                status=413,
+                reason="body_too_large",
+                detail=f"the body is over {self.server.max_body_bytes} bytes",
+            )
             return
         body = self.rfile.read(int(length_header))
         try:
             webhook = self.server.verifier.verify_headers(headers, body)
         except WebhookVerificationError as error:
-            self._answer(headers, body, 400, error.reason, error.message)
+            self._answer(headers, body, status=400, reason=error.reason, detail=error.message)
         else:
-            self._answer(headers, body, 200, "ok", "verified", webhook)
+            self._answer(headers, body, status=200, reason="ok", detail="verified", webhook=webhook)
 
     def _answer(
         self,
         headers: list[tuple[str, str]],
         body: bytes,
+        *,
         status: int,
         reason: str,
         detail: str,

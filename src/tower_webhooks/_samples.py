@@ -23,4 +23,4 @@ def sample_body(name: str) -> bytes:
     """Return the exact bytes of one shipped sample body."""
     if name not in SAMPLE_NAMES:
         raise ValueError(f"no sample named {name!r}; choose one of {', '.join(SAMPLE_NAMES)}")
-    return resources.files(__package__).joinpath("samples", name).read_bytes()
+    return resources.files(__package__).joinpath("samples").joinpath(name).read_bytes()

@@ -6,16 +6,16 @@ import binascii
 import re
 import secrets
 from collections.abc import Sequence
-from typing import Literal, Union
+from typing import Literal, TypeAlias
 
 from .exceptions import InvalidSecretError
 
 __all__ = ["MIN_KEY_BYTES", "Secret", "SecretEncoding", "decode_secret", "decode_secrets", "generate_secret"]
 
-SecretEncoding = Literal["base64", "hex", "raw"]
+SecretEncoding: TypeAlias = Literal["base64", "hex", "raw"]
 """How the configured secret is written: Tower shows it base64-encoded."""
 
-Secret = Union[str, bytes]
+Secret: TypeAlias = str | bytes
 
 MIN_KEY_BYTES = 16
 """Shorter keys are refused: they are almost always a truncated copy-paste."""
@@ -44,8 +44,7 @@ def decode_secret(secret: Secret, encoding: SecretEncoding = "base64") -> bytes:
             text = secret.strip().encode("ascii") if encoding != "raw" else secret.strip().encode()
         except UnicodeEncodeError:
             raise InvalidSecretError(
-                f"the secret contains non-ASCII characters, so it cannot be {encoding}: "
-                "copy it again from Tower"
+                f"the secret contains non-ASCII characters, so it cannot be {encoding}: copy it again from Tower"
             ) from None
     elif isinstance(secret, (bytes, bytearray)):
         text = bytes(secret).strip()
@@ -56,8 +55,7 @@ def decode_secret(secret: Secret, encoding: SecretEncoding = "base64") -> bytes:
     key = _decode(text, encoding)
     if len(key) < MIN_KEY_BYTES:
         raise InvalidSecretError(
-            f"the secret decodes to {len(key)} bytes, fewer than {MIN_KEY_BYTES}: "
-            "was it cut short when copied?"
+            f"the secret decodes to {len(key)} bytes, fewer than {MIN_KEY_BYTES}: was it cut short when copied?"
         )
     return key
 
@@ -103,7 +101,7 @@ def decode_secrets(secret: Secret | Sequence[Secret], encoding: SecretEncoding) 
         raise TypeError(f"the secret must be str, bytes or a sequence of them, not {type(secret).__name__}")
     if not secret:
         raise InvalidSecretError("no secret given: pass the webhook's secret (or a list of the live ones)")
-    return tuple(decode_secret(one, encoding) for one in secret)
+    return tuple(decode_secret(one, encoding) for one in secret)  # type: ignore[arg-type]
 
 
 def generate_secret() -> str:

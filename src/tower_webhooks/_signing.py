@@ -9,13 +9,14 @@ from __future__ import annotations
 import binascii
 import hashlib
 import time
+from typing import TypeAlias
 
-from ._headers import SIGNATURE_HEADER, TIMESTAMP_HEADER, MAX_TIMESTAMP_DIGITS
+from ._headers import MAX_TIMESTAMP_DIGITS, SIGNATURE_HEADER, TIMESTAMP_HEADER
 from ._secret import Secret, SecretEncoding, decode_secret
 
 __all__ = ["Body", "KeyedHmacSha512", "current_time_ms", "require_body", "sign"]
 
-Body = bytes | bytearray | memoryview
+Body: TypeAlias = bytes | bytearray | memoryview
 
 _BLOCK_SIZE = hashlib.sha512().block_size
 _INNER_PAD = bytes(byte ^ 0x36 for byte in range(256))

@@ -134,4 +134,3 @@ class InvalidPayloadError(TowerWebhooksError, ValueError):
 
     .. versionadded:: 0.1.0
     """
-

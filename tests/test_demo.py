@@ -1,0 +1,17 @@
+"""The demo (the README's first command) runs real requests and exits 0."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+
+def test_demo_gets_every_verdict_right() -> None:
+    """`python -m tower_webhooks demo` prints one line per request and exits 0."""
+    result = subprocess.run(
+        [sys.executable, "-m", "tower_webhooks", "demo"], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "11 of 11 requests got the expected verdict." in result.stdout
+    for reason in ("signature_mismatch", "timestamp_too_old", "missing_header"):
+        assert reason in result.stdout
