@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hmac
 from typing import Any
 
@@ -80,7 +79,7 @@ class TestAccepts:
     def test_verified_webhook_is_frozen(self) -> None:
         """The result cannot be altered after verification."""
         webhook = _verify(GOOD_TS, GOOD_SIG)
-        with pytest.raises(dataclasses.FrozenInstanceError):
+        with pytest.raises(AttributeError):
             webhook.body = b"{}"  # type: ignore[misc]
 
     def test_digits_are_signed_exactly_as_sent(self) -> None:

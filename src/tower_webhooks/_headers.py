@@ -22,6 +22,7 @@ __all__ = [
     "find_tower_headers",
     "parse_signature",
     "parse_timestamp",
+    "require_canonical",
 ]
 
 TIMESTAMP_HEADER = "X-Tower-Webhook-Timestamp"
@@ -46,7 +47,7 @@ class SupportsItems(Protocol):
 Headers: TypeAlias = SupportsItems | _HeaderPairs
 
 _SIGNATURE_LENGTH = 88  # padded base64 of the 64 bytes of an HMAC-SHA512
-_DIGEST_SIZE = 64
+_DIGEST_SIZE = 64  # bytes in an HMAC-SHA512
 _BLANKS = b" \t"
 # Longer values are refused before any work is done on them; a valid one is at most 88 bytes.
 _MAX_HEADER_BYTES = 1024
@@ -98,25 +99,41 @@ def parse_timestamp(value: HeaderValue) -> tuple[bytes, int]:
 
 
 def parse_signature(value: HeaderValue) -> bytes:
-    """Return the 64-byte digest the signature header encodes.
+    """Return the signature header's base64 text, checked for shape but not yet canonicality.
 
-    Only the canonical encoding is accepted: decoding and encoding again must give back the
-    same characters, which rules out other alphabets, inner whitespace, data after the padding
-    and non-zero padding bits in one comparison.
+    The hot path compares this text with the canonical encoding of the expected HMAC: a value
+    equal to it is canonical by construction, so the full check (:func:`require_canonical`)
+    runs only when the comparison fails, to tell a malformed value from a mismatch.
 
     Raises:
         MissingHeaderError: The header is absent, empty or only blanks.
-        MalformedSignatureError: It is not exactly 88 characters of padded standard base64.
+        MalformedSignatureError: It is not 88 characters ending in ``==``.
     """
     encoded = _as_ascii(value, SIGNATURE_HEADER, MalformedSignatureError)
-    if len(encoded) == _SIGNATURE_LENGTH:
-        try:
-            digest = binascii.a2b_base64(encoded)
-        except binascii.Error:
-            digest = b""
-        if len(digest) == _DIGEST_SIZE and binascii.b2a_base64(digest, newline=False) == encoded:
-            return digest
-    raise MalformedSignatureError(
+    if len(encoded) != _SIGNATURE_LENGTH or not encoded.endswith(b"=="):
+        raise _malformed_signature(encoded)
+    return encoded
+
+
+def require_canonical(encoded: bytes) -> None:
+    """Raise unless ``encoded`` is exactly the padded standard base64 of 64 bytes.
+
+    Decoding and encoding again must give back the same characters, which rules out other
+    alphabets, inner whitespace, data after the padding and non-zero padding bits at once.
+
+    Raises:
+        MalformedSignatureError: The encoding is not canonical.
+    """
+    try:
+        digest = binascii.a2b_base64(encoded)
+    except binascii.Error:
+        digest = b""
+    if len(digest) != _DIGEST_SIZE or binascii.b2a_base64(digest, newline=False) != encoded:
+        raise _malformed_signature(encoded)
+
+
+def _malformed_signature(encoded: bytes) -> MalformedSignatureError:
+    return MalformedSignatureError(
         f"the {SIGNATURE_HEADER} header must be {_SIGNATURE_LENGTH} characters of padded standard "
         f"base64 (an HMAC-SHA512), got {_preview(encoded)}{_signature_hint(encoded)}"
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import binascii
 import re
 import secrets
-from collections.abc import Sequence
 from typing import Literal, TypeAlias
 
 from .exceptions import InvalidSecretError
@@ -22,6 +21,7 @@ MIN_KEY_BYTES = 16
 
 _STANDARD_BASE64 = re.compile(rb"[A-Za-z0-9+/]+={0,2}")
 _URLSAFE_BASE64 = re.compile(rb"[A-Za-z0-9_-]+={0,2}")
+_URLSAFE_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
 _HEX = re.compile(rb"(?:[0-9a-fA-F]{2})+")
 _ENCODINGS = ("base64", "hex", "raw")
 
@@ -41,13 +41,13 @@ def decode_secret(secret: Secret, encoding: SecretEncoding = "base64") -> bytes:
         raise ValueError(f"secret_encoding must be one of {_ENCODINGS}, got {encoding!r}")
     if isinstance(secret, str):
         try:
-            text = secret.strip().encode("ascii") if encoding != "raw" else secret.strip().encode()
+            text = secret.strip().encode("utf-8" if encoding == "raw" else "ascii")
         except UnicodeEncodeError:
             raise InvalidSecretError(
                 f"the secret contains non-ASCII characters, so it cannot be {encoding}: copy it again from Tower"
             ) from None
-    elif isinstance(secret, (bytes, bytearray)):
-        text = bytes(secret).strip()
+    elif isinstance(secret, bytes):
+        text = secret.strip()
     else:
         raise TypeError(f"the secret must be str or bytes, not {type(secret).__name__}")
     if not text:
@@ -86,22 +86,15 @@ def _decode(text: bytes, encoding: SecretEncoding) -> bytes:
         raise InvalidSecretError("the secret is not valid base64: copy it again from Tower") from None
 
 
-_URLSAFE_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
-
-
-def decode_secrets(secret: Secret | Sequence[Secret], encoding: SecretEncoding) -> tuple[bytes, ...]:
-    """Decode one secret, or several live at once while a webhook is being replaced.
+def decode_secrets(secrets: tuple[Secret, ...], encoding: SecretEncoding) -> tuple[bytes, ...]:
+    """Decode the live secrets: one, or several while a webhook is being replaced.
 
     Raises:
         InvalidSecretError: No secret was given, or one of them is invalid.
     """
-    if isinstance(secret, (str, bytes, bytearray)):
-        return (decode_secret(secret, encoding),)
-    if not isinstance(secret, Sequence):
-        raise TypeError(f"the secret must be str, bytes or a sequence of them, not {type(secret).__name__}")
-    if not secret:
+    if not secrets:
         raise InvalidSecretError("no secret given: pass the webhook's secret (or a list of the live ones)")
-    return tuple(decode_secret(one, encoding) for one in secret)  # type: ignore[arg-type]
+    return tuple(decode_secret(secret, encoding) for secret in secrets)
 
 
 def generate_secret() -> str:
