@@ -15,7 +15,6 @@ from packaging.requirements import Requirement
 
 nox.options.default_venv_backend = "uv"
 nox.options.error_on_missing_interpreters = True  # a missing Python fails the run, never skips it
-nox.options.reuse_existing_virtualenvs = True
 
 ROOT = Path(__file__).parent
 PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
@@ -49,11 +48,27 @@ def _wheel() -> str:
     return str(wheels[0])
 
 
+# Prints the version of each extra's package in the session, or fails if one is present that should not be.
+_REPORT = """
+import importlib.metadata, sys
+expected = set(sys.argv[2:])
+found = {}
+for name in sys.argv[1].split(","):
+    try:
+        found[name] = importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        pass
+print("installed:", ", ".join(f"{name} {version}" for name, version in found.items()) or "no extra")
+sys.exit(f"expected exactly {sorted(expected)}, found {sorted(found)}" if set(found) != expected else 0)
+"""
+
+
 def _run_suite(session: nox.Session, *, extras: list[str], pins: list[str]) -> None:
     """Install the wheel with ``extras`` and ``pins``, then run every test against it."""
     wheel = _wheel()
     target = f"{wheel}[{','.join(extras)}]" if extras else wheel
     session.install("--reinstall-package", "tower-webhooks", target, *pins, *TEST_TOOLS)
+    session.run("python", "-c", _REPORT, ",".join(EXTRAS), *extras)
     # `pytest`, not `python -m pytest`: the latter would put the working directory on sys.path.
     session.run("pytest", "-q", "-p", "no:cacheprovider", *session.posargs, env={"TOWER_WEBHOOKS_WHEEL": wheel})
 
