@@ -9,7 +9,6 @@ READY := $(VENV)/.ready
 # The interpreters the matrix (noxfile.py) runs on: pyenv's, if present, ahead of the rest of PATH.
 PYENV_ROOT ?= $(HOME)/.pyenv
 MATRIX_PATH := $(subst $(eval) ,:,$(wildcard $(PYENV_ROOT)/versions/3.1[0-3].*/bin)):$(PATH)
-MATRIX_READY := $(VENV)/.matrix-ready
 
 $(READY): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,11 +38,7 @@ docs-build: $(READY) ## build the docs site into site/
 docs: $(READY) ## serve the docs on http://127.0.0.1:8000, rebuilt on every change
 	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs serve --dev-addr 127.0.0.1:8000
 
-$(MATRIX_READY): $(READY)
-	$(PY) -m pip install --quiet --group matrix
-	touch $@
-
-matrix: $(MATRIX_READY) ## the whole suite on every supported Python and framework version, from the built wheel
+matrix: $(READY) ## the whole suite on every supported Python and framework version, from the built wheel
 	rm -rf dist
 	$(PY) -m build --installer uv --outdir dist .
 	PATH="$(MATRIX_PATH)" UV_PYTHON_DOWNLOADS=never $(VENV)/bin/nox $(NOX_ARGS)
