@@ -1,9 +1,9 @@
 """Every Python example in docs/ runs, so no page can show code that no longer works.
 
-Each page's ```python blocks run in order in one namespace, in a fresh interpreter (a page may
-configure Django, say), in an empty working directory with ``TOWER_WEBHOOK_SECRET`` set. A block
-titled ``test_*.py`` is a test file: it is written out and run by pytest, and must pass.
-Shell examples use ```console and are not run.
+Each ```python block is complete on its own, as a reader copies it: it runs alone in a fresh
+interpreter (it may configure Django, say), in an empty working directory, with
+``TOWER_WEBHOOK_SECRET`` set. A block titled ``test_*.py`` is a test file: it is written out and
+run by pytest, and must pass. Shell examples use ```console and are not run.
 """
 
 from __future__ import annotations
@@ -32,11 +32,12 @@ NOT_RUN = {"console", "text", "json", "toml", "ini", "http"}
 OPTIONAL = {"django", "fastapi", "flask", "httpx", "pydantic", "redis", "starlette", "uvicorn", "werkzeug"}
 TIMEOUT_S = 120
 
+# Runs one block as the main module, as `python example.py` would (Django's ROOT_URLCONF=__name__
+# needs that), with the page's file name and line numbers, so a traceback points into the page.
 RUNNER = """
-import json, sys
-namespace = {"__name__": "__docs__"}
-for path, line, code in json.loads(sys.stdin.read()):
-    exec(compile("\\n" * (line - 1) + code, path, "exec"), namespace)
+import __main__, json, sys
+path, line, code = json.loads(sys.stdin.read())
+exec(compile("\\n" * (line - 1) + code, path, "exec"), __main__.__dict__)
 """
 
 
@@ -64,19 +65,18 @@ def _blocks(page: Path) -> list[Block]:
     return blocks
 
 
-def _python_pages() -> list[Path]:
-    return [page for page in PAGES if any(block.language == "python" for block in _blocks(page))]
+def _python_blocks() -> list[Block]:
+    return [block for page in PAGES for block in _blocks(page) if block.language == "python"]
 
 
-def _require_modules(blocks: list[Block]) -> None:
+def _require_modules(block: Block) -> None:
     """Skip (in the matrix) or fail (under make test) when a block imports a module not installed."""
     needed = set()
-    for block in blocks:
-        for node in ast.walk(ast.parse(block.code)):
-            if isinstance(node, ast.Import):
-                needed |= {alias.name.partition(".")[0] for alias in node.names}
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                needed.add(node.module.partition(".")[0])
+    for node in ast.walk(ast.parse(block.code)):
+        if isinstance(node, ast.Import):
+            needed |= {alias.name.partition(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            needed.add(node.module.partition(".")[0])
     missing = sorted(name for name in needed & OPTIONAL if importlib.util.find_spec(name) is None)
     if missing and "TOWER_WEBHOOKS_WHEEL" in os.environ:
         pytest.skip(f"needs {', '.join(missing)}, not installed in this matrix session")
@@ -92,7 +92,7 @@ def _run(command: list[str], cwd: Path, stdin: str | None = None) -> subprocess.
 
 def test_the_docs_have_examples() -> None:
     """The pages are found and hold Python examples, so the test below cannot pass vacuously."""
-    assert len(_python_pages()) >= 4
+    assert len({block.page for block in _python_blocks()}) >= 4
 
 
 @pytest.mark.parametrize("page", PAGES, ids=[str(page.relative_to(DOCS)) for page in PAGES])
@@ -102,19 +102,18 @@ def test_every_fence_names_a_language(page: Path) -> None:
         assert block.language in NOT_RUN | {"python"}, f"{page.name}:{block.line}: ```{block.language}"
 
 
-@pytest.mark.parametrize("page", _python_pages(), ids=[page.name for page in _python_pages()])
-def test_examples_run(page: Path, tmp_path: Path) -> None:
-    """The page's examples run in order without error, and its test files pass under pytest."""
-    blocks = [block for block in _blocks(page) if block.language == "python"]
-    _require_modules(blocks)
-    script = [(str(block.page), block.line, block.code) for block in blocks if not block.is_test_file]
-    result = _run([sys.executable, "-c", RUNNER], tmp_path, stdin=json.dumps(script))
-    assert result.returncode == 0, result.stderr
-    for block in blocks:
-        if block.is_test_file:
-            test_file = tmp_path / Path(str(block.title)).name
-            test_file.write_text(block.code, encoding="utf-8")
-            command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test_file.name]
-            outcome = _run(command, tmp_path)
-            assert outcome.returncode == 0, f"{page.name}:{block.line}\n{outcome.stdout}\n{outcome.stderr}"
-            assert " passed" in outcome.stdout
+@pytest.mark.parametrize("block", _python_blocks(), ids=lambda block: f"{block.page.name}:{block.line}")
+def test_example_runs(block: Block, tmp_path: Path) -> None:
+    """The example runs without error; a test file passes under pytest."""
+    _require_modules(block)
+    if not block.is_test_file:
+        result = _run(
+            [sys.executable, "-c", RUNNER], tmp_path, stdin=json.dumps([str(block.page), block.line, block.code])
+        )
+        assert result.returncode == 0, result.stderr
+        return
+    test_file = tmp_path / Path(str(block.title)).name
+    test_file.write_text(block.code, encoding="utf-8")
+    outcome = _run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test_file.name], tmp_path)
+    assert outcome.returncode == 0, f"{block.page.name}:{block.line}\n{outcome.stdout}\n{outcome.stderr}"
+    assert " passed" in outcome.stdout

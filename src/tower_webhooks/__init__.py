@@ -14,6 +14,9 @@ from ._secret import SecretEncoding, generate_secret
 from ._signing import sign
 from ._verify import DEFAULT_TOLERANCE_MS, VerifiedWebhook, Verifier, verify
 from .exceptions import (
+    BodyConsumedError,
+    BodyTooLargeError,
+    BodyUnavailableError,
     InvalidPayloadError,
     InvalidSecretError,
     MalformedSignatureError,
@@ -31,6 +34,9 @@ __all__ = [
     "DEFAULT_TOLERANCE_MS",
     "SIGNATURE_HEADER",
     "TIMESTAMP_HEADER",
+    "BodyConsumedError",
+    "BodyTooLargeError",
+    "BodyUnavailableError",
     "InvalidPayloadError",
     "InvalidSecretError",
     "MalformedSignatureError",

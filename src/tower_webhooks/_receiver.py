@@ -24,6 +24,7 @@ class Delivery(NamedTuple):
     reason: str
     detail: str
     webhook: VerifiedWebhook | None
+    path: str = "/"
 
 
 def error_body(reason: str, detail: str) -> bytes:
@@ -105,7 +106,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)
-        self.server.on_delivery(Delivery(headers, body, status, reason, detail, webhook))
+        self.server.on_delivery(Delivery(headers, body, status, reason, detail, webhook, self.path))
 
     def log_message(self, format: str, *args: object) -> None:
         """Silence the per-request stderr log: callers print their own summary."""

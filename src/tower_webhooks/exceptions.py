@@ -14,6 +14,9 @@ from __future__ import annotations
 from typing import Literal
 
 __all__ = [
+    "BodyConsumedError",
+    "BodyTooLargeError",
+    "BodyUnavailableError",
     "InvalidPayloadError",
     "InvalidSecretError",
     "MalformedSignatureError",
@@ -34,7 +37,7 @@ class TowerWebhooksError(Exception):
 
 
 class WebhookVerificationError(TowerWebhooksError):
-    """The request did not prove it came from Tower: reject it (HTTP 400).
+    """The request did not prove it came from Tower: reject it (HTTP 400, or as a subclass says).
 
     Attributes:
         reason: A stable code for the failure, such as ``"signature_mismatch"``.
@@ -134,3 +137,51 @@ class InvalidPayloadError(TowerWebhooksError, ValueError):
 
     .. versionadded:: 0.1.0
     """
+
+
+class BodyTooLargeError(WebhookVerificationError):
+    """The body is over the size limit, so it was not read (or not all of it): HTTP 413.
+
+    Attributes:
+        max_body_bytes: The limit that was exceeded, in bytes.
+        setting: The framework setting that set the limit (such as Django's
+            ``"DATA_UPLOAD_MAX_MEMORY_SIZE"``), or ``None`` for the adapter's own ``max_body_bytes``.
+
+    .. versionadded:: 0.1.0
+    """
+
+    reason = "body_too_large"
+
+    def __init__(self, message: str, *, max_body_bytes: int, setting: str | None = None) -> None:
+        super().__init__(message)
+        self.max_body_bytes = max_body_bytes
+        self.setting = setting
+
+
+class BodyUnavailableError(WebhookVerificationError):
+    """The server could not hand over the body, so nothing can be verified: HTTP 411.
+
+    This is a chunked request without ``Content-Length`` under a WSGI server (or a Django WSGI
+    handler) that passes such bodies on as empty bytes. Reporting a signature mismatch instead
+    would send the reader after the wrong secret.
+
+    .. versionadded:: 0.1.0
+    """
+
+    reason = "body_unavailable"
+
+
+class BodyConsumedError(TowerWebhooksError, RuntimeError):
+    """Code that ran before the adapter already read the request body: a bug on the receiver.
+
+    The raw bytes Tower signed are gone (form parsing, ``request.POST``, a drained ASGI
+    ``receive``), so the adapter answers HTTP 500 and logs this instead of blaming the sender
+    with a signature mismatch.
+
+    Attributes:
+        reason: ``"body_consumed"``.
+
+    .. versionadded:: 0.1.0
+    """
+
+    reason = "body_consumed"

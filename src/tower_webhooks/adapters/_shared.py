@@ -1,0 +1,318 @@
+"""What every framework adapter shares, so that the adapters themselves only translate.
+
+An adapter gets the headers and the raw body its framework's way and turns a :class:`Reply`
+into its framework's response. Everything else is decided here, once for all of them: which
+verifier, how large a body may be, what each failure answers, and what runs around the handler.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar, Union, cast
+
+from tower_webhooks._headers import SIGNATURE_HEADER, TIMESTAMP_HEADER
+from tower_webhooks._verify import DEFAULT_TOLERANCE_MS, VerifiedWebhook, Verifier, _check_tolerance
+from tower_webhooks.exceptions import (
+    BodyConsumedError,
+    BodyTooLargeError,
+    BodyUnavailableError,
+    InvalidSecretError,
+    TowerWebhooksError,
+    WebhookVerificationError,
+)
+
+if TYPE_CHECKING:
+    from tower_webhooks._headers import Headers
+    from tower_webhooks._secret import Secret
+
+__all__ = [
+    "DEFAULT_MAX_BODY_BYTES",
+    "DEFAULT_TOLERANCE_MS",
+    "Guard",
+    "Reply",
+    "SecretSource",
+    "body_consumed",
+    "body_unavailable",
+    "environ_headers",
+    "guard_view",
+    "reply_for",
+    "require_whole",
+    "run_async",
+    "run_sync",
+]
+
+logger = logging.getLogger("tower_webhooks")
+
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+"""1 MiB: far above any Tower payload, small enough that a flood of large bodies costs little."""
+
+View = TypeVar("View", bound=Callable[..., Any])
+Result = TypeVar("Result")
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """An answer the adapter sends instead of running the handler."""
+
+    status: int
+    reason: str
+    detail: str
+    headers: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def body(self) -> bytes:
+        """The JSON every rejection carries: ``{"error": reason, "detail": message}``."""
+        return json.dumps({"error": self.reason, "detail": self.detail}).encode("ascii")
+
+
+METHOD_NOT_ALLOWED = Reply(405, "method_not_allowed", "Tower sends webhooks as POST", (("Allow", "POST"),))
+
+_MISCONFIGURED = (
+    "the receiver's webhook secret is missing or invalid, so no webhook can be verified: "
+    "its operator must fix the configuration (the server log says how)"
+)
+
+
+def reply_for(error: TowerWebhooksError) -> Reply:
+    """Map one of our exceptions to its answer; the receiver's own faults are logged as errors."""
+    if isinstance(error, WebhookVerificationError):
+        status = (
+            413 if isinstance(error, BodyTooLargeError) else 411 if isinstance(error, BodyUnavailableError) else 400
+        )
+        logger.info("Rejected a Tower webhook with %d (%s): %s", status, error.reason, error.message)
+        return Reply(status, error.reason, error.message)
+    # Not the sender's fault: a 4xx would send them hunting for a bug they do not have.
+    logger.error("Answered a Tower webhook with 500 because the receiver is misconfigured: %s", error)
+    if isinstance(error, BodyConsumedError):
+        return Reply(500, error.reason, str(error))
+    return Reply(500, "receiver_misconfigured", _MISCONFIGURED)
+
+
+def body_unavailable(why: str) -> BodyUnavailableError:
+    """The error for a chunked body that the server hands over as empty bytes."""
+    return BodyUnavailableError(
+        f"the request has no Content-Length (it is chunked) and {why}, so the body arrives empty "
+        "and cannot be verified: send it with a Content-Length header"
+    )
+
+
+def body_consumed(by: str) -> BodyConsumedError:
+    """The error for a body that code running before the adapter already read."""
+    return BodyConsumedError(
+        f"the request body was already read by {by} before the webhook could be verified, so the "
+        "signed bytes are gone: verify first (decorate the view itself, or add the middleware "
+        "outermost) and let nothing parse the body before it"
+    )
+
+
+_ENVIRON_KEYS = tuple((name, "HTTP_" + name.upper().replace("-", "_")) for name in (TIMESTAMP_HEADER, SIGNATURE_HEADER))
+
+
+def environ_headers(environ: Mapping[str, object]) -> list[tuple[str, str]]:
+    """Tower's two headers from a WSGI-style environ (Flask's ``request.environ``, Django's ``META``).
+
+    The server has already matched the names whatever their case, and joined a repeated header
+    with commas (which the strict parsing refuses), so two look-ups replace a scan of every header.
+    """
+    return [(name, value) for name, key in _ENVIRON_KEYS if isinstance(value := environ.get(key), str)]
+
+
+def require_whole(body: bytes, declared_length: int | None, by: str) -> bytes:
+    """Return ``body`` if it is as long as declared; shorter means earlier code read some of it.
+
+    Raises:
+        BodyConsumedError: The body is shorter than its ``Content-Length``.
+    """
+    if declared_length is not None and len(body) != declared_length:
+        raise body_consumed(by)
+    return body
+
+
+SecretSource = Union["Secret", Sequence["Secret"], Callable[[], object]]
+"""A secret, the live secrets, or a function that returns the configured value at each request."""
+
+
+class Guard:
+    """One adapter's options, and every step a request goes through before its handler.
+
+    Args:
+        secret: The secret or the live secrets, checked now; or a function that returns the
+            configured value, called per request (decoded once per value), so that a missing or
+            invalid one answers 500 and is logged.
+        setting: What the log calls the configured value (such as ``'app.config["..."]'``).
+        tolerance_ms: See :class:`tower_webhooks.Verifier`.
+        max_body_bytes: The largest body accepted; larger ones answer 413 unread.
+
+    Raises:
+        InvalidSecretError: A secret given as a value cannot be used, so start-up fails.
+        TypeError, ValueError: ``tolerance_ms`` or ``max_body_bytes`` is not a valid value.
+    """
+
+    __slots__ = ("_cached", "_configured", "_fixed", "_setting", "_tolerance_ms", "_warned", "max_body_bytes")
+
+    def __init__(self, *, secret: SecretSource, setting: str, tolerance_ms: int | None, max_body_bytes: int) -> None:
+        if not isinstance(max_body_bytes, int) or isinstance(max_body_bytes, bool):
+            raise TypeError(f"max_body_bytes must be an int, not {type(max_body_bytes).__name__}")
+        if max_body_bytes < 1:
+            raise ValueError(f"max_body_bytes must be at least 1, got {max_body_bytes}")
+        self.max_body_bytes = max_body_bytes
+        self._tolerance_ms = _check_tolerance(tolerance_ms)
+        self._setting = setting
+        self._configured = secret if callable(secret) else None
+        # A secret given as a value is checked now: a typo fails at start-up, not at every delivery.
+        self._fixed = None if callable(secret) else Verifier(secret, tolerance_ms=tolerance_ms)
+        self._cached: tuple[object, Verifier] | None = None
+        self._warned: set[int] = set()
+
+    def verifier(self) -> Verifier:
+        """The verifier for the fixed secret, or for the configured one (decoded once per value).
+
+        Raises:
+            InvalidSecretError: The configured secret is missing or unusable.
+        """
+        if self._configured is None:
+            return cast("Verifier", self._fixed)
+        value = self._configured()
+        if value is None or value in ("", b""):
+            raise InvalidSecretError(
+                f"{self._setting} is not set: set it to the secret Tower showed when the webhook was created"
+            )
+        cached = self._cached
+        if cached is None or cached[0] != value:
+            try:
+                cached = (value, Verifier(cast("Secret | Sequence[Secret]", value), tolerance_ms=self._tolerance_ms))
+            except (InvalidSecretError, TypeError) as error:
+                raise InvalidSecretError(f"{self._setting} is unusable: {error}") from None
+            self._cached = cached
+        return cached[1]
+
+    def too_large(self, size: int | None, *, limit: int | None = None, setting: str | None = None) -> BodyTooLargeError:
+        """The error for a body over ``max_body_bytes``, or over a framework ``setting``'s ``limit``."""
+        limit = self.max_body_bytes if limit is None else limit
+        stated = "the body is" if size is None else f"the body is {size:,} bytes,"
+        source = "max_body_bytes" if setting is None else f"the framework setting {setting}"
+        return BodyTooLargeError(
+            f"{stated} over the limit of {limit:,} bytes set by {source}; Tower's payloads are far smaller",
+            max_body_bytes=limit,
+            setting=setting,
+        )
+
+    def check_length(self, content_length: str | int | None) -> None:
+        """Refuse a declared length over the limit, before reading a byte of the body.
+
+        Raises:
+            BodyTooLargeError: The declared length is over ``max_body_bytes``.
+        """
+        if isinstance(content_length, str):
+            # A malformed Content-Length is the server's to refuse; it never reaches here as digits.
+            content_length = int(content_length) if content_length.strip().isdigit() else None
+        if content_length is not None and content_length > self.max_body_bytes:
+            raise self.too_large(content_length)
+
+    def check(self, headers: Headers, read_body: Callable[[], bytes]) -> VerifiedWebhook | Reply:
+        """Resolve the secret, read the body, verify: the webhook, or the reply that refuses it."""
+        try:
+            verifier = self.verifier()
+            body = read_body()
+            if len(body) > self.max_body_bytes:  # a chunked body, perhaps read only to the limit
+                raise self.too_large(None)
+            return verifier.verify_headers(headers, body)
+        except TowerWebhooksError as error:
+            return reply_for(error)
+
+    def finish(self, status: int) -> None:
+        """Note the status a handler gave a verified webhook, once it has answered."""
+        self.warn_if_retried(status)
+
+    def warn_if_retried(self, status: int) -> None:
+        """Warn once per status that Tower will retry a webhook answered with a 2xx other than 200."""
+        if 200 < status < 300 and status not in self._warned:
+            self._warned.add(status)
+            logger.warning(
+                "A verified Tower webhook was answered with %d: Tower counts only an exact 200 as "
+                "delivered, so it will retry this event and deliver it again. Answer 200 instead.",
+                status,
+            )
+
+
+# Every adapter runs a verified webhook's handler through one of these two (the ASGI middleware
+# too, with the status it watched go out). Checks that must wrap the handler, such as answering a
+# duplicate delivery before the handler runs and recording the outcome after it, belong here and
+# in Guard, and nowhere else.
+
+
+def run_sync(guard: Guard, call: Callable[[], Result], status_of: Callable[[Result], int]) -> Result:
+    """Run a verified webhook's handler and report the status it answered."""
+    status = 500  # what the server answers when the handler raises
+    try:
+        result = call()
+        status = status_of(result)
+        return result
+    finally:
+        guard.finish(status)
+
+
+async def run_async(guard: Guard, call: Callable[[], Awaitable[Result]], status_of: Callable[[Result], int]) -> Result:
+    """Await a verified webhook's handler and report the status it answered."""
+    status = 500
+    try:
+        result = await call()
+        status = status_of(result)
+        return result
+    finally:
+        guard.finish(status)
+
+
+def _status_code(response: Any) -> int:
+    return cast("int", response.status_code)
+
+
+def guard_view(
+    view: View,
+    *,
+    is_async: bool,
+    guard: Guard,
+    prepare: Callable[..., VerifiedWebhook | Reply],
+    respond: Callable[[Reply], object],
+    finalize: Callable[[Any], object],
+) -> View:
+    """Wrap a view so it runs only for a verified webhook, and stays sync or async as it was.
+
+    Frameworks decide how to call a view by whether it is a coroutine function, so an async
+    view must stay one and a sync view must not become one.
+
+    Args:
+        view: The framework's view function.
+        is_async: Whether the framework sees ``view`` as a coroutine function.
+        guard: The adapter's guard.
+        prepare: Called with the view's arguments; verifies and stores the webhook for the view.
+        respond: Turns a :class:`Reply` into the framework's response.
+        finalize: Turns what the view returned into a response with a ``status_code``.
+    """
+    if is_async:
+
+        @functools.wraps(view)
+        async def guarded_async(*args: Any, **kwargs: Any) -> object:
+            outcome = prepare(*args, **kwargs)
+            if isinstance(outcome, Reply):
+                return respond(outcome)
+
+            async def call() -> object:
+                return finalize(await view(*args, **kwargs))
+
+            return await run_async(guard, call, _status_code)
+
+        return cast("View", guarded_async)
+
+    @functools.wraps(view)
+    def guarded(*args: Any, **kwargs: Any) -> object:
+        outcome = prepare(*args, **kwargs)
+        if isinstance(outcome, Reply):
+            return respond(outcome)
+        return run_sync(guard, lambda: finalize(view(*args, **kwargs)), _status_code)
+
+    return cast("View", guarded)

@@ -1,0 +1,144 @@
+"""Flask: the ``verify_tower_webhook`` view decorator.
+
+    from tower_webhooks.adapters.flask import verify_tower_webhook
+
+    @app.post("/webhooks/tower")
+    @verify_tower_webhook                      # reads app.config["TOWER_WEBHOOK_SECRET"]
+    def tower_webhook():
+        event = flask.g.tower_webhook.json()
+        return "", 200                         # Tower counts only an exact 200 as delivered
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import TYPE_CHECKING, Any, overload
+
+try:
+    import flask
+    from werkzeug.exceptions import RequestEntityTooLarge
+    from werkzeug.wsgi import LimitedStream
+except ImportError:  # pragma: no cover - depends on what is installed
+    raise ImportError("tower_webhooks.adapters.flask needs Flask: pip install 'tower-webhooks[flask]'") from None
+
+from tower_webhooks._verify import VerifiedWebhook
+
+from ._shared import (
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_TOLERANCE_MS,
+    Guard,
+    Reply,
+    SecretSource,
+    View,
+    body_unavailable,
+    environ_headers,
+    guard_view,
+    require_whole,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+
+__all__ = ["SECRET_SETTING", "verify_tower_webhook"]
+
+SECRET_SETTING = "TOWER_WEBHOOK_SECRET"
+"""The ``app.config`` key read when no ``secret=`` is given."""
+
+
+def _read_body(guard: Guard) -> bytes:
+    request = flask.request
+    length = request.content_length
+    guard.check_length(length)
+    if length is None and "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+        if "wsgi.input_terminated" not in request.environ:
+            raise body_unavailable("this WSGI server does not pass chunked bodies on (no wsgi.input_terminated)")
+        # One byte past the limit tells a body too large (Guard.check refuses it); the rest stays unread.
+        stream = request.environ["wsgi.input"]
+        request.environ["wsgi.input"] = LimitedStream(stream, guard.max_body_bytes + 1, is_max=True)
+    try:
+        body = request.get_data(cache=True)  # the raw bytes, cached for the view; never form parsing
+    except RequestEntityTooLarge:
+        setting = request.max_content_length
+        if setting is not None and setting < guard.max_body_bytes:
+            raise guard.too_large(length, limit=setting, setting="MAX_CONTENT_LENGTH") from None
+        raise guard.too_large(length) from None
+    return require_whole(body, length, "code that ran earlier (request.form, request.files or request.stream)")
+
+
+def _configured_secret() -> object:
+    return flask.current_app.config.get(SECRET_SETTING)
+
+
+def _prepare(guard: Guard) -> VerifiedWebhook | Reply:
+    outcome = guard.check(environ_headers(flask.request.environ), lambda: _read_body(guard))
+    if isinstance(outcome, VerifiedWebhook):
+        flask.g.tower_webhook = outcome
+    return outcome
+
+
+def _finalize(result: Any) -> flask.Response:
+    return flask.current_app.make_response(result)  # the status, whatever form the view returned
+
+
+def _respond(reply: Reply) -> flask.Response:
+    return flask.current_app.response_class(reply.body, reply.status, reply.headers, mimetype="application/json")
+
+
+@overload
+def verify_tower_webhook(view: View, /) -> View: ...
+@overload
+def verify_tower_webhook(
+    *,
+    secret: SecretSource | None = None,
+    tolerance_ms: int | None = DEFAULT_TOLERANCE_MS,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+) -> Callable[[View], View]: ...
+def verify_tower_webhook(
+    view: Callable[..., Any] | None = None,
+    /,
+    *,
+    secret: SecretSource | None = None,
+    tolerance_ms: int | None = DEFAULT_TOLERANCE_MS,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+) -> Any:
+    """Run the view only for a verified Tower webhook, which it finds at ``flask.g.tower_webhook``.
+
+    Use it bare (``@verify_tower_webhook``) or with options, below the route decorator. The raw
+    body is read before anything can parse it, and stays available through ``request.get_data()``.
+    A failed check answers 400 (413 for a body over the limit, 411 for a chunked body the server
+    does not pass on) with ``{"error": reason, "detail": message}``; a missing or invalid secret
+    answers 500 and logs why. ``async def`` views work too.
+
+    Args:
+        view: The view, when used bare.
+        secret: The secret (or live secrets), checked now; or a function that returns it, called
+            per request. By default ``app.config["TOWER_WEBHOOK_SECRET"]``, read per request.
+        tolerance_ms: See :class:`tower_webhooks.Verifier`.
+        max_body_bytes: The largest body accepted; Flask's ``MAX_CONTENT_LENGTH`` also applies.
+
+    Raises:
+        InvalidSecretError: ``secret`` was given and cannot be used.
+
+    .. versionadded:: 0.1.0
+    """
+    guard = Guard(
+        secret=_configured_secret if secret is None else secret,
+        setting=f'app.config["{SECRET_SETTING}"]',
+        tolerance_ms=tolerance_ms,
+        max_body_bytes=max_body_bytes,
+    )
+
+    def decorate(view: View) -> View:
+        return guard_view(
+            view,
+            is_async=inspect.iscoroutinefunction(view),
+            guard=guard,
+            prepare=lambda *args, **kwargs: _prepare(guard),
+            respond=_respond,
+            finalize=_finalize,
+        )
+
+    return decorate if view is None else decorate(view)

@@ -1,0 +1,235 @@
+"""Starlette and FastAPI: a pure ASGI middleware, a per-endpoint check, and a FastAPI dependency.
+
+    app.add_middleware(TowerWebhookMiddleware, secret=SECRET, paths=["/webhooks/tower"])
+    # the endpoint finds the verified webhook at request.state.tower_webhook
+
+    @app.post("/webhooks/tower")               # FastAPI
+    async def tower_webhook(webhook: VerifiedWebhook = Depends(TowerWebhook(secret=SECRET))): ...
+
+.. versionadded:: 0.1.0
+"""
+
+# No ``from __future__ import annotations``: FastAPI resolves TowerWebhook.__call__'s annotations at
+# run time, and an instance has no module globals to resolve a string "Request" with.
+from collections.abc import Collection
+
+try:
+    from starlette.exceptions import HTTPException
+    from starlette.requests import Request
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
+except ImportError:  # pragma: no cover - depends on what is installed
+    raise ImportError(
+        "tower_webhooks.adapters.starlette needs Starlette: pip install 'tower-webhooks[starlette]' (or [fastapi])"
+    ) from None
+
+from tower_webhooks._verify import VerifiedWebhook
+from tower_webhooks.exceptions import TowerWebhooksError
+
+from ._shared import (
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_TOLERANCE_MS,
+    Guard,
+    Reply,
+    SecretSource,
+    body_consumed,
+    reply_for,
+    require_whole,
+    run_async,
+)
+
+__all__ = ["TowerWebhook", "TowerWebhookMiddleware", "WebhookRejected", "verify_request"]
+
+_SETTING = "the secret= function's value"
+
+
+class WebhookRejected(HTTPException):
+    """A request :func:`verify_request` or :class:`TowerWebhook` refused, as an ``HTTPException``.
+
+    Starlette answers it with ``status_code`` and ``detail`` as text, FastAPI as ``{"detail": ...}``.
+
+    Attributes:
+        reason: The stable code of the failure, such as ``"signature_mismatch"``.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(self, reply: Reply) -> None:
+        super().__init__(reply.status, reply.detail, dict(reply.headers) or None)
+        self.reason: str = reply.reason
+
+
+class TowerWebhookMiddleware:
+    """Verify every POST to ``paths`` before the app sees it; pass everything else through.
+
+    The body is buffered up to ``max_body_bytes`` and replayed, so the endpoint reads it as
+    usual (``await request.body()``, a Pydantic body parameter); the verified webhook is at
+    ``request.state.tower_webhook``. Refusals answer ``{"error": reason, "detail": message}``
+    with 400 (413 over the limit, with ``connection: close`` since the rest stays unread).
+
+    Args:
+        app: The ASGI app to protect.
+        secret: The secret or the live secrets, checked now; or a function that returns them,
+            called per request, so that a missing one answers 500 and is logged.
+        paths: The exact request paths (``scope["path"]``) that receive Tower webhooks.
+        tolerance_ms: See :class:`tower_webhooks.Verifier`.
+        max_body_bytes: The largest body accepted.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        secret: SecretSource,
+        paths: Collection[str],
+        tolerance_ms: int | None = DEFAULT_TOLERANCE_MS,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    ) -> None:
+        if isinstance(paths, str):
+            raise TypeError(f"paths must be a collection of paths, such as [{paths!r}], not one string")
+        self.app = app
+        self._paths = frozenset(paths)
+        self._guard = Guard(secret=secret, setting=_SETTING, tolerance_ms=tolerance_ms, max_body_bytes=max_body_bytes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Verify a webhook POST to one of ``paths``, or pass the request through untouched."""
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] not in self._paths:
+            await self.app(scope, receive, send)
+            return
+        try:
+            declared = _header(scope, b"content-length")
+            self._guard.check_length(declared)
+            body = await self._read(receive)
+            if body is not None and declared is not None and declared.isdigit():
+                require_whole(body, int(declared), "an outer middleware that read the ASGI receive channel")
+        except TowerWebhooksError as error:
+            await _send_reply(send, reply_for(error), close=True)  # the rest of the body is unread
+            return
+        if body is None:
+            return  # the client left mid-body: nobody to answer
+        outcome = self._guard.check(scope["headers"], lambda: body)
+        if isinstance(outcome, Reply):
+            await _send_reply(send, outcome, close=False)
+            return
+        scope.setdefault("state", {})["tower_webhook"] = outcome
+        await run_async(self._guard, lambda: self._run(scope, _replay(body, receive), send), lambda status: status)
+
+    async def _read(self, receive: Receive) -> bytes | None:
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            chunk: bytes = message.get("body", b"")
+            size += len(chunk)
+            if size > self._guard.max_body_bytes:
+                raise self._guard.too_large(None)
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+    async def _run(self, scope: Scope, receive: Receive, send: Send) -> int:
+        status = 500
+
+        async def watch(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        await self.app(scope, receive, watch)
+        return status
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    return next((value.decode("latin-1") for key, value in scope["headers"] if key.lower() == name), None)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that gives the buffered body once, then defers to the real one (disconnects)."""
+    pending = True
+
+    async def replay() -> Message:
+        nonlocal pending
+        if pending:
+            pending = False
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+async def _send_reply(send: Send, reply: Reply, *, close: bool) -> None:
+    body = reply.body
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode("ascii"))]
+    headers += [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in reply.headers]
+    if close:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _verify(guard: Guard, request: Request) -> VerifiedWebhook:
+    try:
+        guard.check_length(request.headers.get("content-length"))
+        body = await request.body()  # cached on the request, so the endpoint can read it again
+    except TowerWebhooksError as error:
+        raise WebhookRejected(reply_for(error)) from None
+    except RuntimeError:  # Starlette's "Stream consumed": read by request.stream() before us
+        raise WebhookRejected(reply_for(body_consumed("code that ran earlier (request.stream())"))) from None
+    outcome = guard.check(request.headers.raw, lambda: body)
+    if isinstance(outcome, Reply):
+        raise WebhookRejected(outcome)
+    request.state.tower_webhook = outcome
+    return outcome
+
+
+async def verify_request(
+    request: Request,
+    *,
+    secret: SecretSource,
+    tolerance_ms: int | None = DEFAULT_TOLERANCE_MS,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+) -> VerifiedWebhook:
+    """Verify one request inside an endpoint; the body stays readable with ``await request.body()``.
+
+    It checks ``Content-Length`` before reading, but a chunked body is read whole before its
+    size is known: the middleware caps it while reading.
+
+    Raises:
+        WebhookRejected: The request is refused (400, 411, 413) or the secret is unusable (500).
+
+    .. versionadded:: 0.1.0
+    """
+    guard = Guard(secret=secret, setting=_SETTING, tolerance_ms=tolerance_ms, max_body_bytes=max_body_bytes)
+    return await _verify(guard, request)
+
+
+class TowerWebhook:
+    """A FastAPI dependency that returns the verified webhook or raises :class:`WebhookRejected`.
+
+    ``webhook: VerifiedWebhook = Depends(TowerWebhook(secret=...))``; it also sets
+    ``request.state.tower_webhook``. Build it once, at import: the secret is decoded then.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(
+        self,
+        *,
+        secret: SecretSource,
+        tolerance_ms: int | None = DEFAULT_TOLERANCE_MS,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    ) -> None:
+        self._guard = Guard(secret=secret, setting=_SETTING, tolerance_ms=tolerance_ms, max_body_bytes=max_body_bytes)
+
+    async def __call__(self, request: Request) -> VerifiedWebhook:
+        """Verify the request FastAPI passes in; see :func:`verify_request`."""
+        webhook = await _verify(self._guard, request)
+        # A dependency never sees the response, but the route's declared status is known already.
+        status = getattr(request.scope.get("route"), "status_code", None)
+        if isinstance(status, int):
+            self._guard.warn_if_retried(status)
+        return webhook

@@ -1,0 +1,362 @@
+"""The Starlette middleware, verify_request and the FastAPI dependency, through their test clients and raw ASGI."""
+
+# No ``from __future__ import annotations``: FastAPI must evaluate the endpoints' annotations, which
+# refer to dependencies local to the functions that build the apps.
+import asyncio
+import logging
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+import pytest
+from fastapi import Depends, FastAPI
+from pydantic import BaseModel
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+from starlette.testclient import TestClient
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from tower_webhooks import InvalidSecretError, VerifiedWebhook, generate_secret
+from tower_webhooks.adapters.starlette import TowerWebhook, TowerWebhookMiddleware, verify_request
+
+from .contract import PRETTY, AdapterContract, Answer, Received, Recorder, signed
+
+PATHS = ["/hook", "/hook-async", "/accepted", "/consumed"]
+
+
+class Drain:
+    """A buggy outer middleware: it reads the body of /consumed and passes on an empty one."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == "/consumed":
+            while (await receive()).get("more_body"):
+                pass
+
+            async def drained() -> Message:
+                return {"type": "http.request", "body": b"", "more_body": False}
+
+            receive = drained
+        await self.app(scope, receive, send)
+
+
+def middleware(secret: str) -> list[Middleware]:
+    return [
+        Middleware(Drain),
+        Middleware(TowerWebhookMiddleware, secret=secret, paths=PATHS),
+        Middleware(TowerWebhookMiddleware, secret=secret, paths=["/small"], max_body_bytes=64),
+    ]
+
+
+def build_starlette(secret: str, recorder: Recorder) -> Starlette:
+    async def hook(request: Request) -> Response:
+        recorder.received.append(Received(await request.body(), request.state.tower_webhook))
+        return PlainTextResponse("ok")
+
+    async def accepted(request: Request) -> Response:
+        await hook(request)
+        return Response(status_code=202)
+
+    routes = [Route(path, hook, methods=["POST"]) for path in ["/hook", "/hook-async", "/small", "/consumed"]]
+    return Starlette(routes=[*routes, Route("/accepted", accepted, methods=["POST"])], middleware=middleware(secret))
+
+
+def build_fastapi(secret: str, recorder: Recorder) -> FastAPI:
+    app = FastAPI(middleware=middleware(secret))
+
+    @app.post("/hook")
+    @app.post("/small")
+    @app.post("/consumed")
+    def hook(request: Request) -> Response:  # a sync endpoint: FastAPI runs it in a thread
+        recorder.received.append(Received(request.state.tower_webhook.body, request.state.tower_webhook))
+        return PlainTextResponse("ok")
+
+    @app.post("/hook-async")
+    async def hook_async(request: Request) -> Response:
+        recorder.received.append(Received(await request.body(), request.state.tower_webhook))
+        return PlainTextResponse("ok")
+
+    @app.post("/accepted", status_code=202)
+    async def accepted(request: Request) -> None:
+        await hook_async(request)
+
+    return app
+
+
+class AsgiDriver:
+    def __init__(self, app: ASGIApp, recorder: Recorder) -> None:
+        self.client = TestClient(app)
+        self.received = recorder.received
+
+    def post(self, path: str, body: bytes, headers: Mapping[str, str]) -> Answer:
+        response = self.client.post(path, content=body, headers=dict(headers))
+        return Answer(response.status_code, response.content, dict(response.headers))
+
+
+class TestStarletteContract(AdapterContract):
+    @pytest.fixture
+    def driver(self, secret: str) -> AsgiDriver:
+        recorder = Recorder()
+        return AsgiDriver(build_starlette(secret, recorder), recorder)
+
+
+class TestFastAPIContract(AdapterContract):
+    @pytest.fixture
+    def driver(self, secret: str) -> AsgiDriver:
+        recorder = Recorder()
+        return AsgiDriver(build_fastapi(secret, recorder), recorder)
+
+
+@pytest.fixture
+def app(secret: str) -> Starlette:
+    return build_starlette(secret, Recorder())
+
+
+async def call(app: ASGIApp, scope: Scope, messages: list[Message]) -> tuple[list[Message], list[Message]]:
+    """Run one ASGI call with these incoming messages; return what was sent and what was never received."""
+    pending = list(messages)
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        if pending:
+            return pending.pop(0)
+        await asyncio.sleep(3600)  # like a server whose client went quiet
+        raise AssertionError("unreachable")
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    await asyncio.wait_for(app(scope, receive, send), timeout=30)  # a hang fails instead of blocking the suite
+    return sent, pending
+
+
+def http_scope(secret: str, body: bytes, path: str = "/hook", **sign_options: Any) -> Scope:
+    headers = [(name.lower().encode(), value.encode()) for name, value in signed(secret, body, **sign_options).items()]
+    return {"type": "http", "method": "POST", "path": path, "headers": headers, "query_string": b""}
+
+
+def chunks(body: bytes, size: int) -> list[Message]:
+    parts = [body[start : start + size] for start in range(0, len(body), size)]
+    return [
+        {"type": "http.request", "body": part, "more_body": index < len(parts) - 1} for index, part in enumerate(parts)
+    ]
+
+
+def test_a_body_in_many_messages_verifies(app: Starlette, secret: str) -> None:
+    """A body split over many http.request messages is joined, verified and replayed whole."""
+    sent, _ = asyncio.run(call(app, http_scope(secret, PRETTY), chunks(PRETTY, 50)))
+    assert sent[0]["status"] == 200
+
+
+def test_a_chunked_body_over_the_limit_stops_being_read(app: Starlette, secret: str) -> None:
+    """Without Content-Length the limit is checked while reading: 413 with connection: close, the rest unread."""
+    sent, unread = asyncio.run(call(app, http_scope(secret, PRETTY, "/small"), chunks(PRETTY, 40)))
+    assert sent[0]["status"] == 413
+    assert (b"connection", b"close") in sent[0]["headers"]
+    assert len(unread) == len(chunks(PRETTY, 40)) - 2  # stopped at 80 bytes
+
+
+def test_a_declared_length_over_the_limit_closes_the_connection(app: Starlette, secret: str) -> None:
+    """A Content-Length over the limit gets 413 and connection: close, since the body stays unread."""
+    response = TestClient(app).post("/small", content=PRETTY, headers=signed(secret, PRETTY))
+    assert response.status_code == 413
+    assert response.headers["connection"] == "close"
+
+
+def test_a_client_that_leaves_mid_body_causes_no_hang(secret: str) -> None:
+    """A disconnect before the body is complete ends the call: nothing sent, the endpoint never called."""
+    endpoint_calls: list[Scope] = []
+
+    async def endpoint(scope: Scope, receive: Receive, send: Send) -> None:
+        endpoint_calls.append(scope)
+
+    middleware = TowerWebhookMiddleware(endpoint, secret=secret, paths=["/hook"])
+    messages: list[Message] = [{"type": "http.request", "body": PRETTY[:100], "more_body": True}]
+    sent, _ = asyncio.run(call(middleware, http_scope(secret, PRETTY), [*messages, {"type": "http.disconnect"}]))
+    assert (sent, endpoint_calls) == ([], [])
+
+
+@pytest.mark.parametrize("scope", [{"type": "lifespan"}, {"type": "websocket", "path": "/hook"}])
+def test_other_scopes_pass_through_untouched(secret: str, scope: Scope) -> None:
+    """Lifespan and websocket scopes reach the app with the very same scope, receive and send."""
+    seen: list[tuple[Scope, Receive, Send]] = []
+
+    async def inner(scope: Scope, receive: Receive, send: Send) -> None:
+        seen.append((scope, receive, send))
+
+    async def receive() -> Message:
+        raise AssertionError("the middleware must not receive")
+
+    async def send(message: Message) -> None:
+        raise AssertionError("the middleware must not send")
+
+    asyncio.run(TowerWebhookMiddleware(inner, secret=secret, paths=["/hook"])(scope, receive, send))
+    assert seen == [(scope, receive, send)]
+
+
+def test_other_paths_are_not_verified(secret: str) -> None:
+    """Only the configured paths are checked; the rest of the app is untouched."""
+
+    async def health(request: Request) -> Response:
+        return PlainTextResponse("up")
+
+    app = Starlette(routes=[Route("/health", health, methods=["POST"])], middleware=middleware(secret))
+    assert TestClient(app).post("/health", content=b"{}").text == "up"
+
+
+def test_a_secret_that_cannot_be_used_fails_when_the_middleware_is_built() -> None:
+    """An invalid secret is a start-up error, never a 400 at delivery time."""
+    with pytest.raises(InvalidSecretError):
+        TowerWebhookMiddleware(PlainTextResponse("never"), secret="c2hvcnQ=", paths=["/hook"])
+
+
+def test_paths_must_be_a_collection() -> None:
+    """paths="/hook" would silently match single characters: it is refused."""
+    with pytest.raises(TypeError, match=r"\['/hook'\]"):
+        TowerWebhookMiddleware(PlainTextResponse("never"), secret="x" * 24, paths="/hook")
+
+
+def manual_app(secret: str) -> Starlette:
+    async def manual(request: Request) -> Response:
+        webhook = await verify_request(request, secret=secret)
+        return JSONResponse({"same": await request.body() == webhook.body})
+
+    async def streamed_first(request: Request) -> Response:
+        async for _ in request.stream():
+            pass
+        await verify_request(request, secret=secret)
+        return PlainTextResponse("never")
+
+    routes = [Route("/manual", manual, methods=["POST"]), Route("/streamed", streamed_first, methods=["POST"])]
+    return Starlette(routes=routes)
+
+
+def test_verify_request_keeps_the_body_readable(secret: str) -> None:
+    """verify_request returns the webhook and the endpoint can still read the same body."""
+    response = TestClient(manual_app(secret)).post("/manual", content=PRETTY, headers=signed(secret, PRETTY))
+    assert response.json() == {"same": True}
+
+
+def test_verify_request_refuses_with_the_reason(secret: str) -> None:
+    """A forged request raises WebhookRejected: 400 with the message, the endpoint stops there."""
+    response = TestClient(manual_app(secret)).post("/manual", content=b"{}", headers=signed(secret, PRETTY))
+    assert response.status_code == 400
+    assert "does not match" in response.text
+
+
+def test_verify_request_names_a_stream_read_before_it(secret: str) -> None:
+    """A body already streamed by the endpoint is a 500 saying so, not a signature mismatch."""
+    client = TestClient(manual_app(secret), raise_server_exceptions=False)
+    response = client.post("/streamed", content=PRETTY, headers=signed(secret, PRETTY))
+    assert response.status_code == 500
+    assert "already read" in response.text
+
+
+class Event(BaseModel):
+    event_type: str
+
+
+def dependency_app(secret: str) -> FastAPI:
+    app = FastAPI()
+    tower_webhook = TowerWebhook(secret=secret)
+
+    @app.post("/typed")
+    async def typed(event: Event, webhook: Annotated[VerifiedWebhook, Depends(tower_webhook)]) -> dict[str, Any]:
+        return {"event_type": event.event_type, "same": webhook.json()["event_type"] == event.event_type}
+
+    @app.post("/accepted", status_code=202)
+    async def accepted(webhook: Annotated[VerifiedWebhook, Depends(tower_webhook)]) -> None:
+        pass
+
+    @app.post("/raw")
+    async def raw(request: Request, webhook: Annotated[VerifiedWebhook, Depends(tower_webhook)]) -> dict[str, Any]:
+        return {"same": await request.body() == webhook.body, "state": request.state.tower_webhook is webhook}
+
+    return app
+
+
+def test_the_fastapi_dependency_works_with_a_pydantic_body(secret: str) -> None:
+    """Depends(TowerWebhook(...)) verifies the same bytes FastAPI parses into the Pydantic model."""
+    response = TestClient(dependency_app(secret)).post("/typed", content=PRETTY, headers=signed(secret, PRETTY))
+    assert response.json() == {"event_type": "run.finished", "same": True}
+
+
+def test_the_fastapi_dependency_leaves_the_body_readable(secret: str) -> None:
+    """Without a body parameter, the endpoint still reads the verified body, and request.state has it."""
+    response = TestClient(dependency_app(secret)).post("/raw", content=PRETTY, headers=signed(secret, PRETTY))
+    assert response.json() == {"same": True, "state": True}
+
+
+def test_the_fastapi_dependency_refuses_with_fastapi_errors(secret: str) -> None:
+    """A forged request is a 400 in FastAPI's own error shape, and the endpoint never runs."""
+    response = TestClient(dependency_app(secret)).post("/typed", content=PRETTY, headers=signed(secret, b"{}"))
+    assert response.status_code == 400
+    assert "does not match" in response.json()["detail"]
+
+
+def test_a_forged_body_that_is_not_json_never_reaches_the_endpoint(secret: str) -> None:
+    """FastAPI decodes a JSON body before any dependency: it answers 422 first, and the endpoint never runs."""
+    body = b"not json"
+    response = TestClient(dependency_app(secret)).post("/typed", content=body, headers=signed(generate_secret(), body))
+    assert response.status_code == 422
+
+
+def test_the_middleware_works_with_a_pydantic_body(secret: str) -> None:
+    """The middleware replays the body it verified, so FastAPI can still parse it into a model."""
+    app = FastAPI(middleware=[Middleware(TowerWebhookMiddleware, secret=secret, paths=["/typed"])])
+
+    @app.post("/typed")
+    async def typed(event: Event, request: Request) -> dict[str, Any]:
+        return {"event_type": event.event_type, "verified": request.state.tower_webhook.body == PRETTY}
+
+    response = TestClient(app).post("/typed", content=PRETTY, headers=signed(secret, PRETTY))
+    assert response.json() == {"event_type": "run.finished", "verified": True}
+
+
+def test_the_fastapi_dependency_warns_about_a_route_declared_202(secret: str, caplog: pytest.LogCaptureFixture) -> None:
+    """A route declared with status_code=202 logs, once, that Tower will retry what it accepts."""
+    client = TestClient(dependency_app(secret))
+    with caplog.at_level(logging.WARNING, "tower_webhooks"):
+        for _ in range(2):
+            assert client.post("/accepted", content=PRETTY, headers=signed(secret, PRETTY)).status_code == 202
+    assert ["202" in record.getMessage() for record in caplog.records if record.name == "tower_webhooks"] == [True]
+
+
+@pytest.mark.parametrize("value", [None, "", "c2hvcnQ="])
+def test_a_secret_read_per_request_that_is_missing_is_a_logged_500(
+    value: str | None, secret: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """secret= may be a function read per request: a missing or invalid value is a logged 500, never a 400."""
+
+    async def hook(request: Request) -> Response:
+        return PlainTextResponse("never")
+
+    app = Starlette(
+        routes=[Route("/hook", hook, methods=["POST"])],
+        middleware=[Middleware(TowerWebhookMiddleware, secret=lambda: value, paths=["/hook"])],
+    )
+    with caplog.at_level(logging.ERROR, "tower_webhooks"):
+        response = TestClient(app).post("/hook", content=PRETTY, headers=signed(secret, PRETTY))
+    assert (response.status_code, response.json()["error"]) == (500, "receiver_misconfigured")
+    assert ["secret= function" in record.getMessage() for record in caplog.records] == [True]
+
+
+def test_the_dependency_reads_a_secret_function_per_request(secret: str) -> None:
+    """TowerWebhook(secret=function) verifies with the value the function returns at each request."""
+    configured: dict[str, str] = {}
+    app = FastAPI()
+
+    @app.post("/hook")
+    async def hook(
+        webhook: Annotated[VerifiedWebhook, Depends(TowerWebhook(secret=lambda: configured.get("s")))],
+    ) -> None:
+        pass
+
+    client = TestClient(app)
+    assert client.post("/hook", content=PRETTY, headers=signed(secret, PRETTY)).status_code == 500
+    configured["s"] = secret
+    assert client.post("/hook", content=PRETTY, headers=signed(secret, PRETTY)).status_code == 200

@@ -1,0 +1,160 @@
+"""The command line's frame: help, exit codes, the secret's sources, ``secret`` and ``sign``."""
+
+from __future__ import annotations
+
+import base64
+import shlex
+from pathlib import Path
+
+import pytest
+
+from tests.cli.helpers import run
+from tests.values import BODY, NOW_MS, SECRET
+from tower_webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign, verify
+
+COMMANDS = ("sign", "verify", "send", "listen", "secret", "demo")
+
+
+def _headers(output: str) -> dict[str, str]:
+    return dict(line.split(": ", 1) for line in output.splitlines())
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_each_command_has_complete_help(command: str) -> None:
+    """`COMMAND --help` describes the command and states the exit codes, on its own."""
+    result = run(command, "--help")
+    assert result.code == 0
+    assert f"usage: tower-webhooks {command}" in result.out
+    assert "exit status:" in result.out
+    if command not in ("secret", "demo"):
+        assert "TOWER_WEBHOOK_SECRET" in result.out
+        assert "--secret-file" in result.out
+
+
+def test_top_level_help_lists_every_command() -> None:
+    """`tower-webhooks --help` names every command."""
+    result = run("--help")
+    assert result.code == 0
+    for command in COMMANDS:
+        assert command in result.out
+
+
+def test_usage_error_exits_2() -> None:
+    """A bad argument exits 2, as argparse does."""
+    assert run("sign", "--no-such-option").code == 2
+    assert run().code == 2
+
+
+def test_secret_prints_a_fresh_base64_secret() -> None:
+    """`secret` prints 64 random bytes in base64, different each time."""
+    first, second = run("secret", secret=None), run("secret", secret=None)
+    assert first.code == 0
+    assert len(base64.b64decode(first.out.strip(), validate=True)) == 64
+    assert first.out != second.out
+
+
+def test_sign_prints_headers_that_verify() -> None:
+    """`sign` prints the two headers, and they verify the body it read from stdin."""
+    result = run("sign", "--timestamp-ms", str(NOW_MS), stdin=BODY)
+    assert result.code == 0, result.err
+    headers = _headers(result.out)
+    assert headers == sign(SECRET, BODY, timestamp_ms=NOW_MS)
+    verify(SECRET, headers[TIMESTAMP_HEADER], headers[SIGNATURE_HEADER], BODY, now_ms=NOW_MS)
+
+
+def test_sign_reads_a_body_file_and_the_secret_file(tmp_path: Path) -> None:
+    """`--body FILE` and `--secret-file PATH` are read byte for byte (the secret file's newline ignored)."""
+    (tmp_path / "body.json").write_bytes(b"\xef\xbb\xbf" + BODY + b"\r\n")
+    (tmp_path / "secret").write_text(SECRET + "\n")
+    result = run("sign", "--body", str(tmp_path / "body.json"), "--secret-file", str(tmp_path / "secret"), secret=None)
+    assert result.code == 0, result.err
+    headers = _headers(result.out)
+    verify(SECRET, headers[TIMESTAMP_HEADER], headers[SIGNATURE_HEADER], b"\xef\xbb\xbf" + BODY + b"\r\n")
+
+
+def test_sign_curl_posts_the_file_as_is(tmp_path: Path) -> None:
+    """`--curl URL` prints a curl command that sends the file's exact bytes with both headers."""
+    body_file = tmp_path / "body.json"
+    body_file.write_bytes(BODY)
+    result = run("sign", "--body", str(body_file), "--curl", "http://127.0.0.1:8000/webhooks/tower")
+    assert result.code == 0, result.err
+    words = shlex.split(result.out.replace("\\\n", " "))
+    assert words[:4] == ["curl", "--request", "POST", "http://127.0.0.1:8000/webhooks/tower"]
+    assert words[words.index("--data-binary") + 1] == f"@{body_file}"
+    headers = dict(words[i + 1].split(": ", 1) for i, word in enumerate(words) if word == "--header")
+    verify(SECRET, headers[TIMESTAMP_HEADER], headers[SIGNATURE_HEADER], BODY)
+
+
+def test_sign_curl_writes_a_text_body_into_the_command() -> None:
+    """A body from stdin or a sample goes into the command itself, quoted for the shell."""
+    result = run("sign", "--sample", "run-crashed-pretty.json", "--curl", "http://127.0.0.1:8000/")
+    assert result.code == 0, result.err
+    words = shlex.split(result.out.replace("\\\n", " "))
+    sent = words[words.index("--data-binary") + 1].encode("utf-8")
+    headers = dict(words[i + 1].split(": ", 1) for i, word in enumerate(words) if word == "--header")
+    verify(SECRET, headers[TIMESTAMP_HEADER], headers[SIGNATURE_HEADER], sent)
+
+
+def test_sign_curl_refuses_a_binary_body_from_stdin() -> None:
+    """Bytes that cannot be written into a command are refused with a way out (--body FILE)."""
+    result = run("sign", "--curl", "http://127.0.0.1:8000/", stdin=b"\x00\xff")
+    assert result.code == 2
+    assert "--body FILE" in result.err
+
+
+def test_missing_secret_is_a_usage_error() -> None:
+    """With no secret in the environment, the command exits 2 and says how to give one."""
+    result = run("sign", stdin=BODY, secret=None)
+    assert result.code == 2
+    assert "TOWER_WEBHOOK_SECRET" in result.err
+    assert "--secret-file" in result.err
+
+
+def test_secret_env_names_another_variable() -> None:
+    """`--secret-env NAME` reads the secret from NAME."""
+    result = run("sign", "--secret-env", "MY_SECRET", stdin=BODY, secret=None, env={"MY_SECRET": SECRET})
+    assert result.code == 0, result.err
+    headers = _headers(result.out)
+    verify(SECRET, headers[TIMESTAMP_HEADER], headers[SIGNATURE_HEADER], BODY)
+
+
+def test_secret_encoding_hex() -> None:
+    """`--secret-encoding hex` decodes a hex secret."""
+    hex_secret = bytes(range(32)).hex()
+    result = run("sign", "--secret-encoding", "hex", stdin=BODY, secret=hex_secret)
+    assert result.code == 0, result.err
+    headers = _headers(result.out)
+    verify(hex_secret, headers[TIMESTAMP_HEADER], headers[SIGNATURE_HEADER], BODY, secret_encoding="hex")
+
+
+def test_invalid_secret_is_a_usage_error_that_does_not_show_it() -> None:
+    """An undecodable secret exits 2 with the core's advice, and the secret is not echoed."""
+    bad = "not base64 at all!!"
+    result = run("sign", stdin=BODY, secret=bad)
+    assert result.code == 2
+    assert "base64" in result.err
+    assert bad not in result.err + result.out
+
+
+def test_unreadable_body_file_is_a_usage_error(tmp_path: Path) -> None:
+    """A body file that cannot be read exits 2 and names it."""
+    result = run("sign", "--body", str(tmp_path / "missing.json"))
+    assert result.code == 2
+    assert "missing.json" in result.err
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ("sign", "--timestamp-ms", "-5"),
+        ("sign", "--timestamp-ms", "soon"),
+        ("listen", "--port", "70000"),
+        ("listen", "--count", "0"),
+        ("verify", "--tolerance-ms", "300", "--capture", "c.json"),
+    ],
+)
+def test_numbers_out_of_range_are_usage_errors(arguments: tuple[str, ...]) -> None:
+    """Numbers are checked when parsed: a bad one exits 2 naming the option and its unit."""
+    result = run(*arguments)
+    assert result.code == 2
+    assert f"error: argument {arguments[1]}" in result.err

@@ -1,0 +1,173 @@
+"""``send`` and ``send --check``: judging real endpoints on 127.0.0.1 the way Tower does."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+
+import pytest
+
+from tests.cli.helpers import Endpoint, Respond, answer, run, stall
+from tests.values import SECRET
+from tower_webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, Verifier, verify
+from tower_webhooks._receiver import ReceiverServer
+from tower_webhooks._samples import sample_body
+
+Start = Callable[[Respond], Endpoint]
+
+
+@pytest.fixture
+def receiver() -> Iterator[str]:
+    """A correct endpoint: the library's own verifying receiver, on a free port."""
+    server = ReceiverServer(("127.0.0.1", 0), Verifier(SECRET))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"{server.url}webhooks/tower"
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+def test_200_is_delivered_and_the_request_is_signed(endpoint: Start) -> None:
+    """An exact 200 exits 0; what was sent is Tower's test event, signed with the secret."""
+    target = endpoint(answer(200, b"{}"))
+    result = run("send", f"{target.url}/webhooks/tower")
+    assert result.code == 0, result.out + result.err
+    assert "delivered: an exact 200" in result.out
+    assert "headers after" in result.out
+    assert SECRET not in result.out + result.err
+    [request] = target.received
+    assert request.path == "/webhooks/tower"
+    assert request.body == sample_body("test-event.json")
+    assert request.headers["Content-Type"] == "application/json"
+    assert request.headers["User-Agent"].startswith("tower-webhooks/")
+    verify(SECRET, request.headers[TIMESTAMP_HEADER], request.headers[SIGNATURE_HEADER], request.body)
+
+
+def test_body_file_is_sent_byte_for_byte(endpoint: Start, tmp_path: Path) -> None:
+    """`--body FILE` posts the file's exact bytes."""
+    body = b'{"k": "\xc3\xa9"}\r\n'
+    (tmp_path / "body.json").write_bytes(body)
+    target = endpoint(answer(200))
+    assert run("send", target.url, "--body", str(tmp_path / "body.json")).code == 0
+    assert target.received[0].body == body
+
+
+@pytest.mark.parametrize("status", [201, 204])
+def test_other_2xx_is_not_delivered(endpoint: Start, status: int) -> None:
+    """201 and 204 are failures: Tower counts only an exact 200."""
+    target = endpoint(answer(status))
+    result = run("send", target.url)
+    assert result.code == 1
+    assert f"{status} " in result.out
+    assert "Tower counts only an exact 200" in result.out
+
+
+def test_500_is_not_delivered_and_the_answer_is_shown(endpoint: Start) -> None:
+    """A 500 exits 1 and shows the start of the answer's body."""
+    target = endpoint(answer(500, b'{"error": "database is down"}'))
+    result = run("send", target.url)
+    assert result.code == 1
+    assert "500 Internal Server Error" in result.out
+    assert "database is down" in result.out
+    assert "not delivered" in result.out
+
+
+def test_redirect_is_reported_and_never_followed(endpoint: Start) -> None:
+    """A 308 shows its Location, flags the trailing slash, and nothing is sent there."""
+    target = endpoint(answer(308, headers={"Location": "/webhooks/tower/"}))
+    result = run("send", f"{target.url}/webhooks/tower")
+    assert result.code == 1
+    assert "a redirect to /webhooks/tower/ (the URLs differ only by a trailing slash)" in result.out
+    assert "Tower never follows redirects" in result.out
+    assert [request.path for request in target.received] == ["/webhooks/tower"]
+
+
+def test_redirect_to_an_absolute_url_with_a_slash(endpoint: Start) -> None:
+    """An absolute Location that differs from the URL only by a trailing slash is called out."""
+
+    def redirect(handler: BaseHTTPRequestHandler, release: threading.Event) -> None:
+        answer(301, headers={"Location": f"http://{handler.headers['Host']}{handler.path}/"})(handler, release)
+
+    target = endpoint(redirect)
+    result = run("send", f"{target.url}/hooks")
+    assert result.code == 1
+    assert f"a redirect to {target.url}/hooks/ (the URLs differ only by a trailing slash)" in result.out
+    assert len(target.received) == 1
+
+
+def test_no_answer_within_the_timeout(endpoint: Start) -> None:
+    """An endpoint that never answers fails after --timeout, not after 30 s."""
+    target = endpoint(stall(after_headers=False))
+    result = run("send", target.url, "--timeout", "0.5")
+    assert result.code == 1
+    assert "not delivered: no answer within 0.5 s" in result.out
+
+
+def test_headers_in_time_but_not_the_whole_answer(endpoint: Start) -> None:
+    """A 200 whose body never finishes is judged on the last byte: not delivered."""
+    target = endpoint(stall(after_headers=True))
+    result = run("send", target.url, "--timeout", "0.5")
+    assert result.code == 1
+    assert "200 OK incomplete after" in result.out
+    assert "not delivered: the answer did not finish within 0.5 s" in result.out
+
+
+def test_connection_refused() -> None:
+    """Nobody listening is a failure, with the reason."""
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    result = run("send", f"http://127.0.0.1:{port}/")
+    assert result.code == 1
+    assert "not delivered: ConnectionRefusedError" in result.out
+
+
+@pytest.mark.parametrize("url", ["ftp://127.0.0.1/", "127.0.0.1:8000/hooks", "http://127.0.0.1:99999/"])
+def test_bad_url_is_a_usage_error(url: str) -> None:
+    """A URL that is not http(s) with a host and a valid port exits 2."""
+    result = run("send", url)
+    assert result.code == 2
+    assert "URL" in result.err
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "soon"])
+def test_bad_timeout_is_a_usage_error(value: str) -> None:
+    """--timeout must be a positive number of seconds."""
+    assert run("send", "http://127.0.0.1:1/", "--timeout", value).code == 2
+
+
+def test_check_passes_a_correct_endpoint(receiver: str) -> None:
+    """Against the library's own receiver every row passes and the exit code is 0."""
+    result = run("send", "--check", receiver)
+    assert result.code == 0, result.out + result.err
+    rows = [line for line in result.out.splitlines() if line.startswith(("pass ", "FAIL "))]
+    assert len(rows) == 8
+    assert all(row.startswith("pass ") for row in rows)
+    assert "8 of 8 checks passed" in result.out
+    assert SECRET not in result.out + result.err
+
+
+def test_check_fails_an_endpoint_that_accepts_everything(endpoint: Start) -> None:
+    """An endpoint that answers 200 to anything passes the genuine row and fails every forged one."""
+    target = endpoint(answer(200))
+    result = run("send", "--check", target.url)
+    assert result.code == 1
+    rows = [line for line in result.out.splitlines() if line.startswith(("pass ", "FAIL "))]
+    assert rows[0].startswith("pass ")
+    assert all(row.startswith("FAIL ") and "accepted a request that is not Tower's" in row for row in rows[1:])
+    assert len(rows) == 8
+    assert "1 of 8 checks passed." in result.out
+    assert len({request.client_port for request in target.received}) == 8  # a fresh connection each
+
+
+def test_check_fails_an_endpoint_that_crashes_on_bad_requests(endpoint: Start) -> None:
+    """A 500 is not a rejection; a 204 to the genuine request is not a delivery."""
+    target = endpoint(answer(500))
+    result = run("send", "--check", target.url)
+    assert result.code == 1
+    assert "a server error, not a rejection: answer 400" in result.out
+    assert "Tower counts only an exact 200, so it retries a 500" in result.out
