@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 READY := $(VENV)/.ready
 
-.PHONY: demo test lint clean docs docs-build matrix
+.PHONY: demo test lint clean bench docs docs-build matrix
 
 # The interpreters the matrix (noxfile.py) runs on: pyenv's, if present, ahead of the rest of PATH.
 PYENV_ROOT ?= $(HOME)/.pyenv
@@ -42,6 +42,21 @@ matrix: $(READY) ## the whole suite on every supported Python and framework vers
 	rm -rf dist
 	$(PY) -m build --installer uv --outdir dist .
 	PATH="$(MATRIX_PATH)" UV_PYTHON_DOWNLOADS=never $(VENV)/bin/nox $(NOX_ARGS)
+
+# Benchmarks live in their own environment: the peers they compare with are never our dependencies.
+BENCH_VENV := bench/.venv
+BENCH_READY := $(BENCH_VENV)/.ready
+
+$(BENCH_READY): pyproject.toml bench/requirements.txt
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install --quiet --editable '.[flask,django,starlette]' -r bench/requirements.txt
+	touch $@
+
+bench: $(BENCH_READY) ## benchmarks, never part of make test: see docs/performance.md
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; } \
+		|| echo "wrk could not be installed: the adapter benchmark uses its Python load client"
+	$(BENCH_VENV)/bin/python -m bench
 
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .pytest_cache .ruff_cache .hypothesis .nox site

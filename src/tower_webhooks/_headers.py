@@ -89,6 +89,10 @@ def parse_timestamp(value: HeaderValue) -> tuple[bytes, int]:
         MissingHeaderError: The header is absent, empty or only blanks.
         MalformedTimestampError: It is not 1 to 16 ASCII digits.
     """
+    if type(value) is str:  # the common case, decided in a few C calls; the rest explains failures
+        text = value.strip(" \t")
+        if 0 < len(text) <= MAX_TIMESTAMP_DIGITS and text.isascii() and text.isdigit():
+            return text.encode("ascii"), int(text)
     digits = _as_ascii(value, TIMESTAMP_HEADER, MalformedTimestampError)
     if len(digits) > MAX_TIMESTAMP_DIGITS or not digits.isdigit():
         raise MalformedTimestampError(
@@ -109,6 +113,10 @@ def parse_signature(value: HeaderValue) -> bytes:
         MissingHeaderError: The header is absent, empty or only blanks.
         MalformedSignatureError: It is not 88 characters ending in ``==``.
     """
+    if type(value) is str:  # the common case, decided in a few C calls; the rest explains failures
+        text = value.strip(" \t")
+        if len(text) == _SIGNATURE_LENGTH and text.isascii() and text.endswith("=="):
+            return text.encode("ascii")
     encoded = _as_ascii(value, SIGNATURE_HEADER, MalformedSignatureError)
     if len(encoded) != _SIGNATURE_LENGTH or not encoded.endswith(b"=="):
         raise _malformed_signature(encoded)
