@@ -67,6 +67,17 @@ class TestOtherEncodings:
         with pytest.raises(InvalidSecretError, match="secret_encoding='base64'"):
             decode_secret(STANDARD, "hex")
 
+    def test_raw_trims_the_same_whitespace_from_str_and_bytes(self) -> None:
+        """Regression: str secrets lost Unicode spaces (NBSP) that bytes kept, so keys differed by source."""
+        raw = "abcdefghijklmnop\u00a0"
+        assert decode_secret(f"{raw}\n", "raw") == decode_secret(raw.encode() + b"\n", "raw") == raw.encode()
+
+    def test_raw_str_from_a_non_utf8_environment_variable(self) -> None:
+        """A raw secret from an environment variable that is not UTF-8 keeps its exact bytes."""
+        original = b"\xffsixteen-or-more-bytes"
+        from_environment = original.decode("utf-8", "surrogateescape")  # what os.environ holds
+        assert decode_secret(from_environment, "raw") == original
+
     def test_raw_uses_the_bytes_as_given(self) -> None:
         """secret_encoding='raw' keys the HMAC with the trimmed text itself."""
         assert decode_secret(f" {STANDARD} ", "raw") == STANDARD.encode()
@@ -100,6 +111,12 @@ class TestOtherEncodings:
                 secret_encoding=encoding,  # type: ignore[arg-type]
             )
             assert webhook.body == BODY
+
+
+def test_none_secret_says_it_is_not_set() -> None:
+    """Verifier(os.environ.get(...)) for an unset variable is an InvalidSecretError, not a TypeError."""
+    with pytest.raises(InvalidSecretError, match="not set"):
+        Verifier(None)  # type: ignore[arg-type]
 
 
 class TestRotationList:

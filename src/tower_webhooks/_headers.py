@@ -97,7 +97,7 @@ def parse_timestamp(value: HeaderValue) -> tuple[bytes, int]:
     if len(digits) > MAX_TIMESTAMP_DIGITS or not digits.isdigit():
         raise MalformedTimestampError(
             f"the {TIMESTAMP_HEADER} header must be 1 to {MAX_TIMESTAMP_DIGITS} digits of Unix "
-            f"milliseconds, got {_preview(digits)}"
+            f"milliseconds, got {_preview(digits)}{_COMMA_HINT if b',' in digits else ''}"
         )
     return digits, int(digits)
 
@@ -147,10 +147,13 @@ def _malformed_signature(encoded: bytes) -> MalformedSignatureError:
     )
 
 
+_COMMA_HINT = ": it holds several values joined by a comma (was the header sent twice?)"
+
+
 def _signature_hint(encoded: bytes) -> str:
     """Name the likely mistake behind a malformed signature, to save the reader a search."""
     if b"," in encoded:
-        return ": it holds several values joined by a comma (was the header sent twice?)"
+        return _COMMA_HINT
     if b"-" in encoded or b"_" in encoded:
         return ": it uses the URL-safe alphabet; Tower sends standard base64 (+ and /)"
     if b" " in encoded or b"\t" in encoded:

@@ -21,6 +21,9 @@ MIN_KEY_BYTES = 16
 
 _STANDARD_BASE64 = re.compile(rb"[A-Za-z0-9+/]+={0,2}")
 _URLSAFE_BASE64 = re.compile(rb"[A-Za-z0-9_-]+={0,2}")
+# Only ASCII whitespace is trimmed, the same for str and bytes, so a raw secret read from a file
+# and from an environment variable give the same key.
+_ASCII_WHITESPACE = b" \t\r\n\f\v"
 _URLSAFE_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
 _HEX = re.compile(rb"(?:[0-9a-fA-F]{2})+")
 _ENCODINGS = ("base64", "hex", "raw")
@@ -40,14 +43,18 @@ def decode_secret(secret: Secret, encoding: SecretEncoding = "base64") -> bytes:
     if encoding not in _ENCODINGS:
         raise ValueError(f"secret_encoding must be one of {_ENCODINGS}, got {encoding!r}")
     if isinstance(secret, str):
-        try:
-            text = secret.strip().encode("utf-8" if encoding == "raw" else "ascii")
-        except UnicodeEncodeError:
-            raise InvalidSecretError(
-                f"the secret contains non-ASCII characters, so it cannot be {encoding}: copy it again from Tower"
-            ) from None
+        if encoding == "raw":
+            # surrogateescape gives back the exact bytes of an environment variable that is not UTF-8.
+            text = secret.encode("utf-8", "surrogateescape").strip(_ASCII_WHITESPACE)
+        else:
+            try:
+                text = secret.encode("ascii").strip(_ASCII_WHITESPACE)
+            except UnicodeEncodeError:
+                raise InvalidSecretError(
+                    f"the secret contains non-ASCII characters, so it cannot be {encoding}: copy it again from Tower"
+                ) from None
     elif isinstance(secret, bytes):
-        text = secret.strip()
+        text = secret.strip(_ASCII_WHITESPACE)
     else:
         raise TypeError(f"the secret must be str or bytes, not {type(secret).__name__}")
     if not text:

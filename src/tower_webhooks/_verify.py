@@ -11,7 +11,7 @@ from typing import Any, NamedTuple, cast
 from ._headers import Headers, HeaderValue, find_tower_headers, parse_signature, parse_timestamp, require_canonical
 from ._secret import Secret, SecretEncoding, decode_secrets
 from ._signing import Body, KeyedHmacSha512, current_time_ms, require_body
-from .exceptions import InvalidPayloadError, SignatureMismatchError, TimestampOutsideToleranceError
+from .exceptions import InvalidPayloadError, InvalidSecretError, SignatureMismatchError, TimestampOutsideToleranceError
 
 __all__ = ["DEFAULT_TOLERANCE_MS", "VerifiedWebhook", "Verifier", "verify"]
 
@@ -67,24 +67,25 @@ def _check_tolerance(tolerance_ms: int | None) -> int | None:
     if not isinstance(tolerance_ms, int) or isinstance(tolerance_ms, bool):
         raise TypeError(f"tolerance_ms must be an int of milliseconds or None, not {type(tolerance_ms).__name__}")
     if tolerance_ms < _MIN_TOLERANCE_MS:
+        guess = max(tolerance_ms, 1) * 1000
+        default = "" if guess == DEFAULT_TOLERANCE_MS else f" or the default {DEFAULT_TOLERANCE_MS:_}"
         raise ValueError(
-            f"tolerance_ms={tolerance_ms} is under one second: it is in milliseconds "
-            f"(did you mean {max(tolerance_ms, 1) * 1000:_} or the default 300_000?)"
+            f"tolerance_ms={tolerance_ms} is under one second: it is in milliseconds (did you mean {guess:_}{default}?)"
         )
     return tolerance_ms
 
 
 def _outside_tolerance(timestamp_ms: int, now: int, tolerance_ms: int) -> TimestampOutsideToleranceError:
-    age = now - timestamp_ms
-    direction = "old" if age > 0 else "in the future"
-    message = (
-        f"the timestamp is {abs(age) / 1000:,.3f} s {direction}, beyond the tolerance of "
-        f"{tolerance_ms / 1000:,.3f} s: a replayed request, or a clock that is off"
-    )
     if abs(timestamp_ms * 1000 - now) < _DAY_MS:
-        message += "; it looks like Unix seconds, but Tower sends milliseconds"
+        message = "the timestamp looks like Unix seconds, but Tower sends milliseconds: the sender's unit is wrong"
     elif abs(timestamp_ms // 1000 - now) < _DAY_MS:
-        message += "; it looks like Unix microseconds, but Tower sends milliseconds"
+        message = "the timestamp looks like Unix microseconds, but Tower sends milliseconds: the sender's unit is wrong"
+    else:
+        age = now - timestamp_ms
+        message = (
+            f"the timestamp is {abs(age) / 1000:,.3f} s {'old' if age > 0 else 'in the future'}, beyond the "
+            f"tolerance of {tolerance_ms / 1000:,.3f} s: a replayed request, or a clock that is off"
+        )
     return TimestampOutsideToleranceError(message, timestamp_ms=timestamp_ms, now_ms=now, tolerance_ms=tolerance_ms)
 
 
@@ -166,6 +167,8 @@ class Verifier:
 def _as_tuple(secret: Secret | Sequence[Secret]) -> tuple[Secret, ...]:
     if isinstance(secret, (str, bytes)):
         return (secret,)
+    if secret is None:  # os.environ.get() of a variable that is not set
+        raise InvalidSecretError("the secret is None: the setting or environment variable meant to hold it is not set")
     if not isinstance(secret, Sequence):
         raise TypeError(f"the secret must be str, bytes or a sequence of them, not {type(secret).__name__}")
     return tuple(cast("Sequence[Secret]", secret))  # mypy cannot narrow bytes (a Sequence[int]) away

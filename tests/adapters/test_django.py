@@ -207,6 +207,18 @@ def test_a_chunked_body_under_wsgi_is_named_unavailable(secret: str) -> None:
     assert b"body_unavailable" in response.content
 
 
+@pytest.mark.parametrize("length", ["\u00b2", "9" * 5000])
+def test_a_strange_content_length_is_no_server_error(secret: str, length: str) -> None:
+    """Regression: a Content-Length that str.isdigit() accepts but int() refuses was a 500 (runserver)."""
+    environ = (
+        RequestFactory().generic("POST", "/hook", PRETTY, "application/json", headers=signed(secret, PRETTY)).environ
+    )
+    environ["CONTENT_LENGTH"] = length
+    response = hook(WSGIRequest(environ))
+    assert response.status_code == 411  # Django's own request.body raises ValueError on it
+    assert b"not a plain number" in response.content
+
+
 @pytest.mark.skipif(django.VERSION < (5, 1), reason="LoginRequiredMiddleware is new in Django 5.1")
 def test_login_required_middleware_lets_webhooks_through(secret: str) -> None:
     """Tower never logs in: the view is exempt from LoginRequiredMiddleware."""

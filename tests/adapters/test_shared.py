@@ -18,7 +18,7 @@ from tower_webhooks import (
     TowerWebhooksError,
     WebhookVerificationError,
 )
-from tower_webhooks.adapters._shared import Guard, body_consumed, body_unavailable, reply_for
+from tower_webhooks.adapters._shared import Guard, body_consumed, body_unavailable, parse_content_length, reply_for
 from tower_webhooks.adapters.starlette import TowerWebhook, TowerWebhookMiddleware
 
 
@@ -121,3 +121,21 @@ def test_no_adapter_object_shows_the_secret() -> None:
         TowerWebhookMiddleware(PlainTextResponse("x"), secret=SECRET, paths=["/"]),
     ]
     assert all(SECRET not in repr(one) and SECRET[:12] not in repr(one) for one in objects)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("12", 12),
+        (" 7 ", 7),
+        (None, None),
+        ("", None),
+        ("\u00b2", None),
+        ("\u0661", None),
+        ("9" * 5000, None),
+        ("-1", None),
+    ],
+)
+def test_parse_content_length_accepts_only_ascii_digits(value: str | None, expected: int | None) -> None:
+    """Only plain ASCII digits of a sane length count as a declared length; nothing raises."""
+    assert parse_content_length(value) == expected

@@ -167,6 +167,25 @@ def test_a_declared_length_over_the_limit_closes_the_connection(app: Starlette, 
     assert response.headers["connection"] == "close"
 
 
+@pytest.mark.parametrize(
+    "length", ["\u00b2", "9" * 5000, "-5", "1e3"], ids=["superscript", "5000-digits", "sign", "exp"]
+)
+def test_a_strange_content_length_is_no_server_error(app: Starlette, secret: str, length: str) -> None:
+    """Regression: a Content-Length that str.isdigit() accepts but int() refuses was a 500."""
+    scope = http_scope(secret, PRETTY)
+    scope["headers"].append((b"content-length", length.encode("latin-1")))
+    sent, _ = asyncio.run(call(app, scope, chunks(PRETTY, 4096)))
+    assert sent[0]["status"] == 200
+
+
+def test_transfer_encoding_overrides_content_length(app: Starlette, secret: str) -> None:
+    """Regression: a chunked body with a stale Content-Length was a 500 'body consumed'; the server reads the chunks."""
+    scope = http_scope(secret, PRETTY)
+    scope["headers"] += [(b"content-length", b"5"), (b"transfer-encoding", b"chunked")]
+    sent, _ = asyncio.run(call(app, scope, chunks(PRETTY, 100)))
+    assert sent[0]["status"] == 200
+
+
 def test_a_client_that_leaves_mid_body_causes_no_hang(secret: str) -> None:
     """A disconnect before the body is complete ends the call: nothing sent, the endpoint never called."""
     endpoint_calls: list[Scope] = []

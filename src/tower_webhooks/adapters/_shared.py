@@ -39,6 +39,8 @@ __all__ = [
     "body_unavailable",
     "environ_headers",
     "guard_view",
+    "malformed_length",
+    "parse_content_length",
     "reply_for",
     "require_whole",
     "run_async",
@@ -119,6 +121,26 @@ def environ_headers(environ: Mapping[str, object]) -> list[tuple[str, str]]:
     with commas (which the strict parsing refuses), so two look-ups replace a scan of every header.
     """
     return [(name, value) for name, key in _ENVIRON_KEYS if isinstance(value := environ.get(key), str)]
+
+
+def malformed_length() -> BodyUnavailableError:
+    """The error for a Content-Length that is not a plain number, which some servers pass on."""
+    return BodyUnavailableError(
+        "the Content-Length header is not a plain number, so the body cannot be read reliably: "
+        "send the exact length in ASCII digits"
+    )
+
+
+def parse_content_length(value: str | None) -> int | None:
+    """The declared body length, or ``None`` if absent or not plain ASCII digits.
+
+    A malformed value is the server's to refuse; what gets past it must never become a 500 here:
+    ``"²".isdigit()`` is true but ``int("²")`` fails, and so does ``int()`` of 5,000 digits.
+    """
+    if value is None:
+        return None
+    value = value.strip()
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 19 else None
 
 
 def require_whole(body: bytes, declared_length: int | None, by: str) -> bytes:
@@ -208,8 +230,7 @@ class Guard:
             BodyTooLargeError: The declared length is over ``max_body_bytes``.
         """
         if isinstance(content_length, str):
-            # A malformed Content-Length is the server's to refuse; it never reaches here as digits.
-            content_length = int(content_length) if content_length.strip().isdigit() else None
+            content_length = parse_content_length(content_length)
         if content_length is not None and content_length > self.max_body_bytes:
             raise self.too_large(content_length)
 

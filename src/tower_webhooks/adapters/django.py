@@ -38,6 +38,8 @@ from ._shared import (
     body_unavailable,
     environ_headers,
     guard_view,
+    malformed_length,
+    parse_content_length,
 )
 
 if TYPE_CHECKING:
@@ -52,7 +54,10 @@ SECRET_SETTING = "TOWER_WEBHOOK_SECRET"
 
 def _read_body(guard: Guard, request: HttpRequest) -> bytes:
     length = request.META.get("CONTENT_LENGTH")
-    guard.check_length(length)
+    declared = parse_content_length(length)
+    if length and declared is None:
+        raise malformed_length()  # request.body itself would raise a ValueError on it: a 500
+    guard.check_length(declared)
     chunked = "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
     if not length and chunked and isinstance(request, WSGIRequest):
         raise body_unavailable("Django's WSGI handler reads a body only up to its Content-Length")
@@ -62,8 +67,9 @@ def _read_body(guard: Guard, request: HttpRequest) -> bytes:
         raise body_consumed("code that ran earlier (request.POST, request.FILES or request.read())") from None
     except RequestDataTooBig:
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        size = int(length) if length and length.isdigit() else None
-        raise guard.too_large(size, limit=limit, setting="DATA_UPLOAD_MAX_MEMORY_SIZE") from None
+        raise guard.too_large(
+            parse_content_length(length), limit=limit, setting="DATA_UPLOAD_MAX_MEMORY_SIZE"
+        ) from None
 
 
 def _configured_secret() -> object:

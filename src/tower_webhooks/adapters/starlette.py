@@ -32,6 +32,7 @@ from ._shared import (
     Reply,
     SecretSource,
     body_consumed,
+    parse_content_length,
     reply_for,
     require_whole,
     run_async,
@@ -98,11 +99,13 @@ class TowerWebhookMiddleware:
             await self.app(scope, receive, send)
             return
         try:
-            declared = _header(scope, b"content-length")
+            # With Transfer-Encoding the server ignores Content-Length (RFC 9112, section 6.3), and so do we.
+            chunked = _header(scope, b"transfer-encoding") is not None
+            declared = None if chunked else parse_content_length(_header(scope, b"content-length"))
             self._guard.check_length(declared)
             body = await self._read(receive)
-            if body is not None and declared is not None and declared.isdigit():
-                require_whole(body, int(declared), "an outer middleware that read the ASGI receive channel")
+            if body is not None and declared is not None:
+                require_whole(body, declared, "an outer middleware that read the ASGI receive channel")
         except TowerWebhooksError as error:
             await _send_reply(send, reply_for(error), close=True)  # the rest of the body is unread
             return
