@@ -39,7 +39,7 @@ OLDEST = [
     # That TestClient also uses anyio.abc.BlockingPortal, deprecated by anyio 4.15; 4.13 and 4.14
     # break under pytest 9. The adapters use neither: only the tests' client needs this pin.
     "anyio<4.13",
-    "redis==5.0",
+    "redis==5.0.1",
 ]
 # Pins that make sure the newest sessions really get the newest major releases.
 NEWEST = ["flask>=3.1", "django>=6", "starlette>=1", "redis>=7"]

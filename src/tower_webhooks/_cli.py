@@ -7,6 +7,7 @@ Exit codes: 0 success, 1 a request was rejected or a check failed, 2 the command
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import textwrap
 from collections.abc import Callable, Sequence
@@ -19,7 +20,7 @@ from ._inputs import DEFAULT_SECRET_ENV, UsageError, read_body, read_secret
 from ._listen import run_listen
 from ._samples import SAMPLE_NAMES
 from ._secret import Secret, generate_secret
-from ._send import TOWER_TIMEOUT_S, check_cases, run_check, run_send
+from ._send import TOWER_TIMEOUT_S, check_cases, check_url, run_check, run_send
 from ._verify import DEFAULT_TOLERANCE_MS, Verifier
 from .exceptions import InvalidSecretError
 
@@ -39,8 +40,9 @@ _SECRET_HELP = f"""the secret:
 
 
 def _wrap(text: str) -> str:
-    """Wrap a description by hand: the raw formatter keeps the examples' lines, and so every line."""
-    return textwrap.fill(text, width=88)
+    """Wrap a description's paragraphs by hand: the raw formatter keeps the examples' lines, and so every line."""
+    paragraphs = text.split("\n\n")
+    return "\n\n".join(textwrap.fill(paragraph, width=88, break_on_hyphens=False) for paragraph in paragraphs)
 
 
 def _formatter(prog: str) -> argparse.HelpFormatter:
@@ -97,6 +99,13 @@ _tolerance = _whole(1_000, 10**15, "milliseconds (at least one second)")
 _timestamp_ms = _whole(0, 10**16 - 1, "Unix milliseconds")
 _port = _whole(0, 65_535, "(a TCP port)")
 _count = _whole(1, 10**9, "deliveries")
+
+
+def _url(value: str) -> str:
+    try:
+        return check_url(value)
+    except UsageError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _positive_seconds(value: str) -> float:
@@ -161,8 +170,9 @@ def _parser() -> argparse.ArgumentParser:
             "file from `listen --save`. Prints 'accepted' or 'rejected' with the reason. A capture's "
             "timestamp is checked against the time it was received. With --explain, a rejected signature "
             "is checked against the usual mistakes (the secret not decoded or decoded as hex/base64, a "
-            "trailing newline added or removed, CRLF line endings, a UTF-8 BOM, re-serialised JSON, the "
-            "timestamp in seconds, a different timestamp) and the one that explains it is named. "
+            "trailing newline added or removed, other whitespace at either end, CRLF line endings, a UTF-8 "
+            "BOM, re-serialised JSON, the timestamp in seconds, a different timestamp) and the one that "
+            "explains it is named. "
             "Neither the secret nor the expected signature is ever printed."
         ),
         epilog=f"""examples:
@@ -195,15 +205,18 @@ def _parser() -> argparse.ArgumentParser:
         parents=[secret, _body_options()],
         formatter_class=_formatter,
         help="post a signed request to an endpoint and judge the answer as Tower does",
-        description="Sign a body now and POST it to URL over a fresh connection, then judge the answer "
-        "as Tower does: only an exact 200 whose whole answer arrives within the timeout counts as "
-        "delivered. 201, 204, other codes and timeouts are failures (Tower retries them); redirects "
-        "are never followed and their Location is shown (a missing or extra trailing slash shows up "
-        "this way). Prints the time to the headers and to the last byte. With --check, also sends "
-        "forged and broken requests (a flipped signature bit, a changed body, a replay from an hour "
-        "ago, a timestamp in seconds, another secret, each header missing) and prints a table: a "
-        "correct endpoint answers 200 to the genuine request and 4xx to every other. "
-        f"The body is --body FILE, stdin (--body -), or --sample NAME (default: {_DEFAULT_SEND_SAMPLE}).",
+        description=_wrap(
+            "Sign a body now and POST it to URL over a fresh connection, then judge the answer "
+            "as Tower does: only an exact 200 whose whole answer arrives within the timeout counts as "
+            "delivered. 201, 204, other codes and timeouts are failures (Tower retries them); redirects "
+            "are never followed and their Location is shown (a missing or extra trailing slash shows up "
+            "this way). Prints the time to the headers and to the last byte.\n\n"
+            "With --check, also sends "
+            "forged and broken requests (a flipped signature bit, a changed body, a replay from an hour "
+            "ago, a timestamp in seconds, another secret, each header missing) and prints a table: a "
+            "correct endpoint answers 200 to the genuine request and 4xx to every other.\n\n"
+            f"The body is --body FILE, stdin (--body -), or --sample NAME (default: {_DEFAULT_SEND_SAMPLE})."
+        ),
         epilog=f"""examples:
   tower-webhooks send http://127.0.0.1:8000/webhooks/tower
   tower-webhooks send https://example.com/webhooks/tower --body event.json
@@ -213,7 +226,7 @@ def _parser() -> argparse.ArgumentParser:
 
 {_EXIT_CODES}""",
     )
-    send.add_argument("url", metavar="URL", help="the endpoint, http:// or https://")
+    send.add_argument("url", metavar="URL", type=_url, help="the endpoint, http:// or https://")
     send.add_argument(
         "--timeout",
         metavar="SECONDS",
@@ -267,7 +280,12 @@ def _parser() -> argparse.ArgumentParser:
             "Print a fresh random secret: 64 random bytes, base64-encoded like the ones Tower "
             "shows. For tests and local tools; in production the secret comes from Tower."
         ),
-        epilog=f'example:\n  export {DEFAULT_SECRET_ENV}="$(tower-webhooks secret)"\n\n{_EXIT_CODES}',
+        epilog=f"""example:
+  export {DEFAULT_SECRET_ENV}="$(tower-webhooks secret)"
+
+exit status:
+  0  a secret was printed
+  2  usage error: bad arguments""",
     )
     secret_command.set_defaults(handler=_secret)
     demo = commands.add_parser(
@@ -279,7 +297,10 @@ def _parser() -> argparse.ArgumentParser:
             "against it with each shipped sample body, and print one line per request with its verdict. "
             "Exits 0 only if every verdict is the expected one."
         ),
-        epilog=_EXIT_CODES,
+        epilog="""exit status:
+  0  every request got the expected verdict
+  1  a request got another verdict, or the receiver answered a different number of requests
+  2  usage error: bad arguments""",
     )
     demo.set_defaults(handler=_demo)
     return parser
@@ -287,15 +308,23 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code (0 success, 1 rejected or failed, 2 usage error)."""
-    arguments = _parser().parse_args(argv)
     try:
-        handler: Callable[[argparse.Namespace], int] = arguments.handler
-        return handler(arguments)
+        try:
+            arguments = _parser().parse_args(argv)
+            handler: Callable[[argparse.Namespace], int] = arguments.handler
+            return handler(arguments)
+        finally:
+            sys.stdout.flush()  # a reader that went away shows up here, not in the interpreter's exit
     except (UsageError, CaptureError, InvalidSecretError) as error:
         print(f"tower-webhooks: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130  # the shell's code for a command stopped by Ctrl-C
+    except BrokenPipeError:
+        # The reader closed stdout (`| head`): stop quietly, and point stdout at /dev/null so that
+        # the interpreter's own flush at exit does not fail again (the recipe in the `signal` docs).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # the shell's code for a command stopped by SIGPIPE
 
 
 def _secret(arguments: argparse.Namespace) -> int:
@@ -322,9 +351,10 @@ def _listen(arguments: argparse.Namespace) -> int:
 
 
 def _sign(arguments: argparse.Namespace) -> int:
+    secret = _read_secret(arguments)  # first: a missing secret is the error to see, before any note on the body
     return run_sign(
-        read_body(path=arguments.body, sample=arguments.sample),
-        secret=_read_secret(arguments),
+        read_body(path=arguments.body, sample=arguments.sample, to_sign=True),
+        secret=secret,
         secret_encoding=arguments.secret_encoding,
         timestamp_ms=arguments.timestamp_ms,
         curl_url=arguments.curl,
@@ -338,7 +368,7 @@ def _send(arguments: argparse.Namespace) -> int:
     sample = arguments.sample
     if sample is None and arguments.body is None:
         sample = _DEFAULT_SEND_SAMPLE
-    body = read_body(path=arguments.body, sample=sample)
+    body = read_body(path=arguments.body, sample=sample, to_sign=True)
     if arguments.check:
         return run_check(
             arguments.url, check_cases(secret, encoding, body), timeout_s=arguments.timeout, out=sys.stdout

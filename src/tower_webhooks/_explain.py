@@ -34,6 +34,7 @@ _VERIFY_OVERHEAD_BYTES = 8 * 1024  # the fixed cost of one verification, in byte
 _WINDOW_MS = (1_000, 60_000)  # the search covers at least one second either way, at most a minute
 _SECONDS_RANGE = 10**11  # a timestamp under this is Unix seconds (until the year 5138)
 
+_NOT_EITHER = "with the time check disabled the signature does not match either"
 _ENCODINGS: tuple[SecretEncoding, ...] = ("base64", "hex", "raw")
 _ENCODING_USE = {"base64": "decoded as base64", "hex": "decoded as hex", "raw": "used as raw text, not decoded"}
 
@@ -80,14 +81,14 @@ def explain(
     """
     if not isinstance(error, (SignatureMismatchError, TimestampOutsideToleranceError)):
         return ["nothing to try: the request lacks a well-formed header, and the reason above says which"]
-    lines = []
+    stale = False  # then the diagnosis says, in the same sentence, that the signature fails too
     if isinstance(error, TimestampOutsideToleranceError):
         try:
             Verifier(secret, tolerance_ms=None, secret_encoding=secret_encoding).verify(
                 timestamp_header, signature_header, body
             )
         except SignatureMismatchError:
-            lines.append("the signature does not match either (checked with the time check disabled):")
+            stale = True
         else:
             return [
                 "with the time check disabled the signature matches: the request is genuine and only its "
@@ -100,17 +101,19 @@ def explain(
     if mistakes is None:
         mistakes = _find_timestamp(verifiers[0][1], body, timestamp_ms, signature_header, window_ms)
     if mistakes is None:
-        lines.append(
-            "none of the usual mistakes explains it: the secret used without decoding or decoded as "
-            "hex/base64, a trailing newline added or removed, CRLF line endings, a UTF-8 BOM, JSON "
-            "re-serialised, the timestamp in seconds, or another timestamp within "
-            f"{window_ms:,} ms of the header's. Most likely the request was signed with another secret "
+        opening = f"{_NOT_EITHER}, and none" if stale else "none"
+        return [
+            f"{opening} of the usual mistakes explains it: the secret used without decoding or decoded as "
+            "hex/base64, a trailing newline added or removed, other whitespace added at either end, CRLF "
+            "line endings, a UTF-8 BOM, JSON re-serialised, the timestamp in seconds, or another timestamp "
+            f"within {window_ms:,} ms of the header's. Most likely the request was signed with another secret "
             "(Tower shows a new one whenever a webhook is created: copy the current one)"
-        )
-    else:
-        lines.append("the signature matches once these differences are undone, so this is what went wrong:")
-        lines.extend(f"  - {mistake}" for mistake in mistakes)
-    return lines
+        ]
+    opening = f"{_NOT_EITHER}, but it" if stale else "the signature"
+    return [
+        f"{opening} matches once these differences are undone, so this is what went wrong:",
+        *(f"  - {mistake}" for mistake in mistakes),
+    ]
 
 
 def _matches(verifier: Verifier, digits: bytes, signature_header: HeaderValue, body: bytes) -> bool:
@@ -194,6 +197,19 @@ def _bodies(body: bytes) -> list[_Guess[bytes]]:
     if body.startswith(_BOM):
         candidates.append(((_mistake("bom_added"),), body[len(_BOM) :]))
     candidates.append(((_mistake("bom_removed"),), _BOM + body))
+    # Before any JSON round trip: whitespace at either end also parses away, but is the simpler story.
+    leading = body[: len(body) - len(body.lstrip())]
+    trailing = body[len(body.rstrip()) :]
+    if trailing:
+        candidates.append(((_mistake("whitespace_added_at_end", _shown(trailing)),), body.rstrip()))
+    if leading:
+        candidates.append(((_mistake("whitespace_added_at_start", _shown(leading)),), body.lstrip()))
+    if leading and trailing:
+        both = (
+            _mistake("whitespace_added_at_start", _shown(leading)),
+            _mistake("whitespace_added_at_end", _shown(trailing)),
+        )
+        candidates.append((both, body.strip()))
     # Re-serialising drops a final newline, and a copy often gains or loses one (print, a file save).
     newline = (_mistake("newline_added"),) if body.endswith(b"\n") else ()
     no_newline = () if newline else (_mistake("newline_removed"),)
@@ -244,6 +260,10 @@ _DESCRIPTIONS = {
     "bom_added": "the body given starts with a UTF-8 byte order mark the signed body did not have (saved by a Windows "
     "editor or PowerShell?)",
     "bom_removed": "the signed body started with a UTF-8 byte order mark the body given lacks (read with utf-8-sig?)",
+    "whitespace_added_at_end": "the body given differs from the signed body only in whitespace at its end: {} "
+    "added (by an editor, a template or a copy?)",
+    "whitespace_added_at_start": "the body given differs from the signed body only in whitespace at its start: {} "
+    "added (by an editor, a template or a copy?)",
     "timestamp_signed_in_seconds": "the signature was made over the timestamp in seconds, but the header carries {} "
     "milliseconds: the sender must sign exactly the digits it sends",
     "timestamp_given_in_seconds": "the timestamp given is in seconds; the signature was made over {} milliseconds, "
@@ -251,6 +271,11 @@ _DESCRIPTIONS = {
     "timestamp_differs": "the signature was made over a timestamp {} ms from the header's: the signature and the "
     "timestamp come from different signings (the clock read twice, or headers from two deliveries mixed?)",
 }
+
+
+def _shown(whitespace: bytes) -> str:
+    """Whitespace as a reader can see it, such as ``' '`` or a quoted tab and newline."""
+    return repr(whitespace.decode("ascii"))
 
 
 def _mistake(code: str, detail: str = "") -> Mistake:

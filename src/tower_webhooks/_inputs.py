@@ -42,8 +42,14 @@ def read_secret(*, env: str, file: str | None) -> Secret:
     return value
 
 
-def read_body(*, path: str | None, sample: str | None) -> bytes:
+def read_body(*, path: str | None, sample: str | None, to_sign: bool = False) -> bytes:
     """Return the exact body bytes from a file, from stdin (``path`` is ``"-"``) or a shipped sample.
+
+    Args:
+        path: The body file, ``"-"`` for stdin, or ``None`` for stdin unless ``sample`` is given.
+        sample: The name of a shipped sample body.
+        to_sign: The body will be signed: a note on stderr then says when one from stdin ends with a
+            newline, which ``echo`` adds unasked and which the signature covers like any other byte.
 
     Raises:
         UsageError: The file cannot be read, or no body was given and stdin is a terminal.
@@ -53,7 +59,14 @@ def read_body(*, path: str | None, sample: str | None) -> bytes:
     if path is None and sys.stdin.isatty():
         raise UsageError("no body given: pipe it in, or pass --body FILE or --sample NAME")
     if path is None or path == "-":
-        return sys.stdin.buffer.read()
+        body = sys.stdin.buffer.read()
+        if to_sign and body.endswith(b"\n"):
+            print(
+                "tower-webhooks: note: the body from stdin ends with a newline, and it is signed as part of the "
+                "body; if it is not meant to be (echo adds one), pipe it with printf '%s' or pass --body FILE",
+                file=sys.stderr,
+            )
+        return body
     try:
         return Path(path).read_bytes()
     except OSError as error:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import NamedTuple
 
 from ._verify import VerifiedWebhook, Verifier
+from .adapters._shared import METHOD_NOT_ALLOWED, Reply
 from .exceptions import WebhookVerificationError
 
-__all__ = ["Delivery", "ReceiverServer", "error_body"]
+__all__ = ["Delivery", "ReceiverServer"]
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 
@@ -27,13 +27,8 @@ class Delivery(NamedTuple):
     path: str = "/"
 
 
-def error_body(reason: str, detail: str) -> bytes:
-    """The JSON body every rejection carries: ``{"error": reason, "detail": message}``."""
-    return json.dumps({"error": reason, "detail": detail}).encode("utf-8")
-
-
 class ReceiverServer(ThreadingHTTPServer):
-    """Answers exactly 200 to verified POSTs, 400 with the reason otherwise.
+    """Answers exactly 200 to verified POSTs, 400 with the reason otherwise, and 405 to other methods.
 
     Args:
         address: ``(host, port)``; port 0 picks a free one.
@@ -90,6 +85,23 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._answer(headers, body, status=200, reason="ok", detail="verified", webhook=webhook)
 
+    def _refuse_method(self) -> None:
+        """Answer any other method as the adapters do: 405, ``Allow: POST`` and the JSON reason."""
+        self._send(METHOD_NOT_ALLOWED, with_body=self.command != "HEAD")
+
+    do_GET = do_HEAD = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _refuse_method
+
+    def _send(self, reply: Reply, *, with_body: bool = True) -> None:
+        payload = b'{"ok": true}' if reply.status == 200 else reply.body
+        self.send_response(reply.status)
+        for name, value in reply.headers:
+            self.send_header(name, value)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if with_body:
+            self.wfile.write(payload)
+
     def _answer(
         self,
         headers: list[tuple[str, str]],
@@ -100,12 +112,7 @@ class _Handler(BaseHTTPRequestHandler):
         detail: str,
         webhook: VerifiedWebhook | None = None,
     ) -> None:
-        payload = b'{"ok": true}' if status == 200 else error_body(reason, detail)
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+        self._send(Reply(status, reason, detail))
         self.server.on_delivery(Delivery(headers, body, status, reason, detail, webhook, self.path))
 
     def log_message(self, format: str, *args: object) -> None:

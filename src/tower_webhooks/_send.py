@@ -29,6 +29,7 @@ __all__ = [
     "Outcome",
     "check_cases",
     "check_endpoint",
+    "check_url",
     "deliver",
     "run_check",
     "run_send",
@@ -101,7 +102,9 @@ class _Target:
     def __init__(self, url: str) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise UsageError(f"the URL must start with http:// or https:// and name a host, got {url!r}")
+            bare = "://" not in url and not url.startswith(("http:", "https:"))
+            hint = f": did you mean http://{url} ?" if bare else ""
+            raise UsageError(f"the URL must start with http:// or https:// and name a host, got {url!r}{hint}")
         try:
             self.port = parts.port
         except ValueError:
@@ -113,6 +116,16 @@ class _Target:
     def connection(self, timeout_s: float) -> http.client.HTTPConnection:
         kind = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
         return kind(self.host, self.port, timeout=timeout_s)
+
+
+def check_url(url: str) -> str:
+    """Return ``url`` if it is one ``send`` can post to, so that a wrong one stops the command before it starts.
+
+    Raises:
+        UsageError: ``url`` is not an http or https URL with a host and a valid port; the message says why.
+    """
+    _Target(url)
+    return url
 
 
 def deliver(url: str, body: bytes, headers: Mapping[str, str], *, timeout_s: float) -> Outcome:
@@ -141,12 +154,14 @@ def deliver(url: str, body: bytes, headers: Mapping[str, str], *, timeout_s: flo
         response = connection.getresponse()
         headers_s = time.perf_counter() - start
         status, location = response.status, response.getheader("Location")
-        while True:
+        # The answer closes itself at its last byte; on `Connection: close` that closes the socket too.
+        while not response.isclosed():
             sock.settimeout(_remaining(deadline))
             chunk = response.read(65536)
-            if not chunk:
-                break
             kept += chunk[: _KEPT_BODY_BYTES - len(kept)]
+        if response.length:  # http.client ends an answer cut short of its Content-Length quietly
+            short = f"the answer ended {response.length:,} B short of its Content-Length"
+            return Outcome(status, location, kept, headers_s, time.perf_counter() - start, short)
     except TimeoutError:
         state = "the answer did not finish" if headers_s is not None else "no answer"
         return Outcome(

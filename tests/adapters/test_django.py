@@ -16,21 +16,19 @@ from django.urls import path
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
+from tests.django_settings import configure_django
 from tower_webhooks import InvalidSecretError
 from tower_webhooks.adapters.django import verify_tower_webhook
+from tower_webhooks.dedupe import Deduplicator, MemoryStore
+from tower_webhooks.dedupe.redis import AsyncRedisStore, RedisStore
 
 from .contract import PRETTY, AdapterContract, Answer, ConfiguredSecretContract, Received, Recorder, signed
+from .dedupe_contract import UNREACHABLE_REDIS_URL, DedupeContract, handle
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
 
-if not settings.configured:
-    settings.configure(
-        SECRET_KEY="not-a-tower-secret",
-        INSTALLED_APPS=["django.contrib.auth", "django.contrib.contenttypes"],
-        SESSION_ENGINE="django.contrib.sessions.backends.signed_cookies",
-    )
-    django.setup()
+configure_django()
 
 RECORDER = Recorder()
 
@@ -86,6 +84,35 @@ def unprotected(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok")
 
 
+DEDUPE = Deduplicator(MemoryStore())
+UNREACHABLE = RedisStore.from_url(UNREACHABLE_REDIS_URL, socket_connect_timeout=1)
+
+
+def run(request: HttpRequest) -> HttpResponse:
+    RECORDER.received.append(Received(request.body, request.tower_webhook))  # type: ignore[attr-defined]
+    return HttpResponse(status=handle(request.tower_webhook))  # type: ignore[attr-defined]
+
+
+@verify_tower_webhook(dedupe=DEDUPE)
+def deduped(request: HttpRequest) -> HttpResponse:
+    return run(request)
+
+
+@verify_tower_webhook(dedupe=DEDUPE)
+async def deduped_async(request: HttpRequest) -> HttpResponse:
+    return run(request)
+
+
+@verify_tower_webhook(dedupe=Deduplicator(UNREACHABLE))
+def deduped_down(request: HttpRequest) -> HttpResponse:
+    return run(request)
+
+
+@verify_tower_webhook(dedupe=Deduplicator(UNREACHABLE, fail_open=True))
+def deduped_open(request: HttpRequest) -> HttpResponse:
+    return run(request)
+
+
 urlpatterns = [
     path("hook", hook),
     path("hook-async", hook_async),
@@ -95,6 +122,10 @@ urlpatterns = [
     path("class", verify_tower_webhook(HookView.as_view())),
     path("class-async", verify_tower_webhook(AsyncHookView.as_view())),
     path("unprotected", unprotected),
+    path("deduped", deduped),
+    path("deduped-async", deduped_async),
+    path("deduped-down", deduped_down),
+    path("deduped-open", deduped_open),
 ]
 
 
@@ -113,6 +144,7 @@ def django_settings(secret: str) -> Iterator[None]:
 
 class DjangoDriver:
     received = RECORDER.received
+    dedupe = DEDUPE
 
     def __init__(self, client: Client | AsyncClient) -> None:
         self.client = client
@@ -156,6 +188,26 @@ class TestDjangoAsyncClientContract(AdapterContract):
     @pytest.fixture
     def driver(self) -> DjangoDriver:
         return DjangoDriver(AsyncClient(enforce_csrf_checks=True))
+
+
+class TestDjangoDedupe(DedupeContract):
+    @pytest.fixture
+    def deduped(self) -> DjangoDriver:
+        return DjangoDriver(Client(enforce_csrf_checks=True))
+
+
+class TestDjangoAsyncClientDedupe(DedupeContract):
+    @pytest.fixture
+    def deduped(self) -> DjangoDriver:
+        return DjangoDriver(AsyncClient(enforce_csrf_checks=True))
+
+
+def test_a_sync_view_refuses_an_asyncio_dedupe_store() -> None:
+    """A sync view cannot await an asyncio store: refused when the view is decorated, naming the fix."""
+    asyncio_store = Deduplicator(AsyncRedisStore.from_url(UNREACHABLE_REDIS_URL))
+    with pytest.raises(TypeError, match=r"is a sync view.*RedisStore rather than AsyncRedisStore"):
+        verify_tower_webhook(dedupe=asyncio_store)(unprotected)
+    verify_tower_webhook(dedupe=asyncio_store)(hook_async.__wrapped__)  # type: ignore[attr-defined]
 
 
 def post(path: str, body: bytes, headers: Mapping[str, str], client: Client | None = None) -> Answer:

@@ -12,8 +12,11 @@ from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from tower_webhooks import InvalidSecretError
 from tower_webhooks.adapters.flask import verify_tower_webhook
+from tower_webhooks.dedupe import Deduplicator, MemoryStore
+from tower_webhooks.dedupe.redis import AsyncRedisStore, RedisStore
 
 from .contract import PRETTY, AdapterContract, Answer, ConfiguredSecretContract, Received, Recorder, signed
+from .dedupe_contract import UNREACHABLE_REDIS_URL, DedupeContract, handle
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -66,6 +69,8 @@ def build_app(secret: str, recorder: Recorder) -> flask.Flask:
 
 
 class FlaskDriver:
+    dedupe: Deduplicator
+
     def __init__(self, app: flask.Flask, recorder: Recorder) -> None:
         self.app = app
         self.received = recorder.received
@@ -95,6 +100,52 @@ class TestFlaskContract(AdapterContract, ConfiguredSecretContract):
                 driver.app.config["TOWER_WEBHOOK_SECRET"] = value
 
         return configure
+
+
+def build_deduped_app(secret: str, recorder: Recorder, dedupe: Deduplicator) -> flask.Flask:
+    app = flask.Flask(__name__)
+    unreachable = RedisStore.from_url(UNREACHABLE_REDIS_URL, socket_connect_timeout=1)
+
+    def run() -> tuple[str, int]:
+        recorder.received.append(Received(flask.request.get_data(), flask.g.tower_webhook))
+        return "", handle(flask.g.tower_webhook)
+
+    @app.post("/deduped")
+    @verify_tower_webhook(secret=secret, dedupe=dedupe)
+    def deduped() -> tuple[str, int]:
+        return run()
+
+    @app.post("/deduped-async")
+    @verify_tower_webhook(secret=secret, dedupe=dedupe)
+    async def deduped_async() -> tuple[str, int]:
+        return run()
+
+    @app.post("/deduped-down")
+    @verify_tower_webhook(secret=secret, dedupe=Deduplicator(unreachable))
+    def deduped_down() -> tuple[str, int]:
+        return run()
+
+    @app.post("/deduped-open")
+    @verify_tower_webhook(secret=secret, dedupe=Deduplicator(unreachable, fail_open=True))
+    def deduped_open() -> tuple[str, int]:
+        return run()
+
+    return app
+
+
+class TestFlaskDedupe(DedupeContract):
+    @pytest.fixture
+    def deduped(self, secret: str) -> FlaskDriver:
+        recorder, dedupe = Recorder(), Deduplicator(MemoryStore())
+        driver = FlaskDriver(build_deduped_app(secret, recorder, dedupe), recorder)
+        driver.dedupe = dedupe
+        return driver
+
+
+def test_an_asyncio_dedupe_store_is_refused(secret: str) -> None:
+    """Flask runs each async view in a new event loop, where a pooled asyncio client breaks: refused at once."""
+    with pytest.raises(TypeError, match="event loop of its own"):
+        verify_tower_webhook(secret=secret, dedupe=Deduplicator(AsyncRedisStore.from_url(UNREACHABLE_REDIS_URL)))
 
 
 def post_environ(app: flask.Flask, environ: dict[str, Any]) -> Answer:

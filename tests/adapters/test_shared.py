@@ -72,6 +72,7 @@ def test_body_errors_are_in_the_public_tree() -> None:
         ({"max_body_bytes": 1.5}, TypeError),
         ({"tolerance_ms": 5}, ValueError),
         ({"secret": "c2hvcnQ="}, InvalidSecretError),
+        ({"dedupe": "redis://localhost"}, TypeError),
     ],
 )
 def test_bad_options_fail_when_the_adapter_is_set_up(options: dict[str, object], error: type[Exception]) -> None:
@@ -111,6 +112,13 @@ def test_a_missing_framework_names_the_extra_to_install(module: str, framework: 
         f"ImportError: tower_webhooks.adapters.{module} needs {framework.capitalize()}: "
         f"pip install 'tower-webhooks[{framework}]'" + (" (or [fastapi])" if module == "starlette" else "")
     )
+
+
+def test_a_broken_dependency_of_the_framework_is_not_hidden() -> None:
+    """Regression: Flask installed but one of its own imports broken said 'install Flask', hiding the cause."""
+    result = python("import sys; sys.modules['markupsafe'] = None; import tower_webhooks.adapters.flask")
+    assert "markupsafe" in result.stderr.strip().splitlines()[-1]
+    assert "pip install" not in result.stderr
 
 
 def test_no_adapter_object_shows_the_secret() -> None:

@@ -20,8 +20,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tower_webhooks import InvalidSecretError, VerifiedWebhook, generate_secret
 from tower_webhooks.adapters.starlette import TowerWebhook, TowerWebhookMiddleware, verify_request
+from tower_webhooks.dedupe import Deduplicator, MemoryStore
+from tower_webhooks.dedupe.redis import AsyncRedisStore
 
 from .contract import PRETTY, AdapterContract, Answer, Received, Recorder, signed
+from .dedupe_contract import UNREACHABLE_REDIS_URL, DedupeContract, handle
 
 PATHS = ["/hook", "/hook-async", "/accepted", "/consumed"]
 
@@ -87,7 +90,53 @@ def build_fastapi(secret: str, recorder: Recorder) -> FastAPI:
     return app
 
 
+def deduped_middleware(secret: str, dedupe: Deduplicator) -> list[Middleware]:
+    unreachable = AsyncRedisStore.from_url(UNREACHABLE_REDIS_URL, socket_connect_timeout=1)
+    return [
+        Middleware(TowerWebhookMiddleware, secret=secret, paths=["/deduped", "/deduped-async"], dedupe=dedupe),
+        Middleware(TowerWebhookMiddleware, secret=secret, paths=["/deduped-down"], dedupe=Deduplicator(unreachable)),
+        Middleware(
+            TowerWebhookMiddleware,
+            secret=secret,
+            paths=["/deduped-open"],
+            dedupe=Deduplicator(unreachable, fail_open=True),
+        ),
+    ]
+
+
+def build_deduped_starlette(secret: str, recorder: Recorder, dedupe: Deduplicator) -> Starlette:
+    async def deduped(request: Request) -> Response:
+        recorder.received.append(Received(await request.body(), request.state.tower_webhook))
+        return Response(status_code=handle(request.state.tower_webhook))
+
+    paths = ["/deduped", "/deduped-async", "/deduped-down", "/deduped-open"]
+    return Starlette(
+        routes=[Route(path, deduped, methods=["POST"]) for path in paths],
+        middleware=deduped_middleware(secret, dedupe),
+    )
+
+
+def build_deduped_fastapi(secret: str, recorder: Recorder, dedupe: Deduplicator) -> FastAPI:
+    app = FastAPI(middleware=deduped_middleware(secret, dedupe))
+
+    @app.post("/deduped")
+    @app.post("/deduped-down")
+    @app.post("/deduped-open")
+    def deduped(request: Request) -> Response:  # a sync endpoint: FastAPI runs it in a thread
+        recorder.received.append(Received(request.state.tower_webhook.body, request.state.tower_webhook))
+        return Response(status_code=handle(request.state.tower_webhook))
+
+    @app.post("/deduped-async")
+    async def deduped_async(request: Request) -> Response:
+        recorder.received.append(Received(await request.body(), request.state.tower_webhook))
+        return Response(status_code=handle(request.state.tower_webhook))
+
+    return app
+
+
 class AsgiDriver:
+    dedupe: Deduplicator
+
     def __init__(self, app: ASGIApp, recorder: Recorder) -> None:
         self.client = TestClient(app)
         self.received = recorder.received
@@ -109,6 +158,24 @@ class TestFastAPIContract(AdapterContract):
     def driver(self, secret: str) -> AsgiDriver:
         recorder = Recorder()
         return AsgiDriver(build_fastapi(secret, recorder), recorder)
+
+
+class TestStarletteDedupe(DedupeContract):
+    @pytest.fixture
+    def deduped(self, secret: str) -> AsgiDriver:
+        recorder, dedupe = Recorder(), Deduplicator(MemoryStore())
+        driver = AsgiDriver(build_deduped_starlette(secret, recorder, dedupe), recorder)
+        driver.dedupe = dedupe
+        return driver
+
+
+class TestFastAPIDedupe(DedupeContract):
+    @pytest.fixture
+    def deduped(self, secret: str) -> AsgiDriver:
+        recorder, dedupe = Recorder(), Deduplicator(MemoryStore())
+        driver = AsgiDriver(build_deduped_fastapi(secret, recorder, dedupe), recorder)
+        driver.dedupe = dedupe
+        return driver
 
 
 @pytest.fixture
@@ -379,3 +446,52 @@ def test_the_dependency_reads_a_secret_function_per_request(secret: str) -> None
     assert client.post("/hook", content=PRETTY, headers=signed(secret, PRETTY)).status_code == 500
     configured["s"] = secret
     assert client.post("/hook", content=PRETTY, headers=signed(secret, PRETTY)).status_code == 200
+
+
+def test_the_answer_completes_only_once_the_delivery_is_marked_done(secret: str) -> None:
+    """A copy sent the moment the 200 arrives already finds the delivery done, not still in progress."""
+    dedupe = Deduplicator(MemoryStore())
+    seen_when_answered: list[int | None] = []
+
+    async def endpoint(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"0")]})
+        await send({"type": "http.response.body", "body": b""})
+
+    app = TowerWebhookMiddleware(endpoint, secret=secret, paths=["/hook"], dedupe=dedupe)
+
+    async def scenario() -> None:
+        async def receive() -> Message:
+            return {"type": "http.request", "body": PRETTY, "more_body": False}
+
+        async def send(message: Message) -> None:
+            if message["type"] == "http.response.start":  # with Content-Length: 0, all Tower waits for
+                answer = dedupe.begin(VerifiedWebhook(0, PRETTY)).answer  # Tower's next copy, right now
+                seen_when_answered.append(None if answer is None else answer.status)
+
+        await app(http_scope(secret, PRETTY), receive, send)
+
+    asyncio.run(scenario())
+    assert seen_when_answered == [200]
+
+
+def test_an_endpoint_that_fails_after_starting_its_answer_is_not_seen_as_a_200(secret: str) -> None:
+    """The held 200 is dropped when the endpoint then raises: the claim is released, and Tower gets the 500."""
+    dedupe = Deduplicator(MemoryStore())
+
+    async def endpoint(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        raise RuntimeError("failed while answering")
+
+    app = TowerWebhookMiddleware(endpoint, secret=secret, paths=["/hook"], dedupe=dedupe)
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": PRETTY, "more_body": False}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    with pytest.raises(RuntimeError, match="failed while answering"):
+        asyncio.run(app(http_scope(secret, PRETTY), receive, send))
+    assert sent == []  # the server's error handling answers 500
+    assert dedupe.begin(VerifiedWebhook(0, PRETTY)).answer is None  # released: the retry runs the handler

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import base64
+import os
 import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from tests.cli.helpers import run
+from tests.cli.helpers import TIMEOUT_S, run
 from tests.values import BODY, NOW_MS, SECRET
 from tower_webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign, verify
 
@@ -29,6 +32,24 @@ def test_each_command_has_complete_help(command: str) -> None:
     if command not in ("secret", "demo"):
         assert "TOWER_WEBHOOK_SECRET" in result.out
         assert "--secret-file" in result.out
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_each_help_is_wrapped(command: str) -> None:
+    """No help line runs past 100 columns: descriptions are wrapped; only an example may reach that far."""
+    assert max(len(line) for line in run(command, "--help").out.splitlines()) <= 100
+
+
+@pytest.mark.parametrize(
+    ("command", "codes"), [("secret", ["0", "2"]), ("demo", ["0", "1", "2"])], ids=["secret", "demo"]
+)
+def test_help_lists_only_the_exit_codes_that_apply(command: str, codes: list[str]) -> None:
+    """`secret` never rejects anything and `demo` needs no secret: their help says only what can happen."""
+    out = run(command, "--help").out
+    status = out[out.index("exit status:") :].splitlines()[1:]
+    assert [line.split()[0] for line in status if line.strip()] == codes
+    assert "rejected" not in out
+    assert "secret, an unreadable" not in out
 
 
 def test_top_level_help_lists_every_command() -> None:
@@ -60,6 +81,24 @@ def test_sign_prints_headers_that_verify() -> None:
     headers = _headers(result.out)
     assert headers == sign(SECRET, BODY, timestamp_ms=NOW_MS)
     verify(SECRET, headers[TIMESTAMP_HEADER], headers[SIGNATURE_HEADER], BODY, now_ms=NOW_MS)
+
+
+@pytest.mark.parametrize("body", [b'{"a":1}\n', b'{"a":1}\r\n'], ids=["LF", "CRLF"])
+def test_sign_notes_a_newline_at_the_end_of_stdin(body: bytes) -> None:
+    """`echo ... | sign` signs the exact bytes, newline included, and says so on stderr."""
+    result = run("sign", stdin=body)
+    assert result.code == 0, result.err
+    headers = _headers(result.out)
+    verify(SECRET, headers[TIMESTAMP_HEADER], headers[SIGNATURE_HEADER], body)
+    assert "the body from stdin ends with a newline, and it is signed" in result.err
+    assert "printf '%s'" in result.err
+
+
+def test_sign_says_nothing_of_a_body_without_a_final_newline(tmp_path: Path) -> None:
+    """No note for a stdin body without a final newline, nor for a file, which is taken as it is."""
+    assert run("sign", stdin=b'{"a":1}').err == ""
+    (tmp_path / "body.json").write_bytes(b'{"a":1}\n')
+    assert run("sign", "--body", str(tmp_path / "body.json")).err == ""
 
 
 def test_sign_reads_a_body_file_and_the_secret_file(tmp_path: Path) -> None:
@@ -158,3 +197,23 @@ def test_numbers_out_of_range_are_usage_errors(arguments: tuple[str, ...]) -> No
     result = run(*arguments)
     assert result.code == 2
     assert f"error: argument {arguments[1]}" in result.err
+
+
+def test_a_closed_stdout_ends_quietly() -> None:
+    """Output into a pipe whose reader has gone (`sign --curl URL | head -3`) exits 141 without a traceback."""
+    arguments = ("sign", "--sample", "run-finished.json", "--curl", "http://127.0.0.1:8000/")
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # every write now fails with EPIPE, as after `head` has exited
+    try:
+        completed = subprocess.run(
+            [sys.executable, "-m", "tower_webhooks", *arguments],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "TOWER_WEBHOOK_SECRET": SECRET},
+            timeout=TIMEOUT_S,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert completed.stderr == b""
+    assert completed.returncode == 141

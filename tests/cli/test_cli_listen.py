@@ -194,3 +194,28 @@ def test_listen_stops_cleanly_on_ctrl_c() -> None:
     code, out = listener.finish()
     assert code == 0
     assert "stopped after 1 deliveries" in out
+
+
+def test_listen_answers_other_methods_405_like_the_adapters() -> None:
+    """GET, PUT, DELETE and HEAD get 405 with `Allow: POST` and the adapters' JSON reason; they are not deliveries."""
+    listener = Listener()
+    try:
+        for method in ("GET", "PUT", "DELETE", "HEAD"):
+            connection = http.client.HTTPConnection("127.0.0.1", listener.port, timeout=TIMEOUT_S)
+            try:
+                connection.request(method, "/webhooks/tower")
+                response = connection.getresponse()
+                body = response.read()
+            finally:
+                connection.close()
+            assert response.status == 405, method
+            assert response.getheader("Allow") == "POST"
+            assert response.getheader("Content-Type") == "application/json"
+            if method == "HEAD":
+                assert body == b""
+            else:
+                assert json.loads(body) == {"error": "method_not_allowed", "detail": "Tower sends webhooks as POST"}
+        assert listener.post(BODY, sign(SECRET, BODY)) == 200
+        assert " 200 ok " in listener.next_line()  # the first line after the start: no line for the refusals
+    finally:
+        listener.stop()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler
@@ -10,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.helpers import Endpoint, Respond, answer, run, stall
+from tests.cli.helpers import TIMEOUT_S, Endpoint, Respond, answer, run, stall
 from tests.values import SECRET
 from tower_webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, Verifier, verify
 from tower_webhooks._receiver import ReceiverServer
@@ -132,6 +135,16 @@ def test_bad_url_is_a_usage_error(url: str) -> None:
     result = run("send", url)
     assert result.code == 2
     assert "URL" in result.err
+    assert result.out == ""
+
+
+@pytest.mark.parametrize("check", [(), ("--check",)], ids=["send", "send --check"])
+def test_url_without_a_scheme_stops_before_sending_and_suggests_one(check: tuple[str, ...]) -> None:
+    """A URL without http:// exits 2 before any output, and the error suggests the http:// URL."""
+    result = run("send", *check, "127.0.0.1:5101/webhooks/tower")
+    assert result.code == 2
+    assert result.out == ""
+    assert "did you mean http://127.0.0.1:5101/webhooks/tower ?" in result.err
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "soon"])
@@ -171,3 +184,66 @@ def test_check_fails_an_endpoint_that_crashes_on_bad_requests(endpoint: Start) -
     assert result.code == 1
     assert "a server error, not a rejection: answer 400" in result.out
     assert "Tower counts only an exact 200, so it retries a 500" in result.out
+
+
+@pytest.mark.parametrize(("status", "code"), [(200, 0), (400, 1)])
+def test_an_answer_with_a_length_that_closes_the_connection_is_read_whole(
+    endpoint: Start, status: int, code: int
+) -> None:
+    """A body with Content-Length and `Connection: close` (gunicorn's sync worker) is judged, not an OSError."""
+    target = endpoint(answer(status, b'{"error": "signature_mismatch"}', headers={"Connection": "close"}))
+    result = run("send", target.url)
+    assert result.code == code, result.out + result.err
+    assert f"{status} {'OK' if status == 200 else 'Bad Request'} in " in result.out
+    assert "OSError" not in result.out
+    if status != 200:
+        assert 'answer: {"error": "signature_mismatch"}' in result.out
+
+
+@pytest.fixture
+def gunicorn_sync_flask() -> Iterator[str]:
+    """examples/flask_app.py under gunicorn's default sync worker, which closes every connection."""
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    with listener:  # gunicorn keeps its own copy of the socket
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--bind", f"fd://{listener.fileno()}", "flask_app:app"],
+            cwd=examples,
+            pass_fds=[listener.fileno()],
+            env={**os.environ, "TOWER_WEBHOOK_SECRET": SECRET},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    try:
+        # The socket listens already, so this waits in its backlog until gunicorn is up.
+        with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT_S) as probe:
+            probe.sendall(b"GET / HTTP/1.0\r\n\r\n")
+            assert probe.recv(12).startswith(b"HTTP/1."), "gunicorn did not start"
+        yield f"http://127.0.0.1:{port}/webhooks/tower"
+    finally:
+        process.terminate()
+        process.wait(TIMEOUT_S)
+
+
+def test_check_passes_the_flask_example_under_gunicorns_sync_worker(gunicorn_sync_flask: str) -> None:
+    """Every row passes against a real server that answers with Content-Length and `Connection: close`."""
+    result = run("send", "--check", gunicorn_sync_flask)
+    assert result.code == 0, result.out + result.err
+    assert "8 of 8 checks passed" in result.out
+
+
+def test_an_answer_cut_short_of_its_content_length_is_not_delivered(endpoint: Start) -> None:
+    """A 200 whose connection closes before its Content-Length bytes arrive is incomplete, not delivered."""
+
+    def cut_short(handler: BaseHTTPRequestHandler, release: threading.Event) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Length", "20")
+        handler.end_headers()
+        handler.wfile.write(b'{"ok"')
+        handler.close_connection = True
+
+    result = run("send", endpoint(cut_short).url)
+    assert result.code == 1, result.out + result.err
+    assert "200 OK incomplete after" in result.out
+    assert "not delivered: the answer ended 15 B short of its Content-Length" in result.out

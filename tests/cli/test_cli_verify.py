@@ -122,6 +122,21 @@ MISTAKES = [
     Mistake("CRLF line endings lost", PRETTY.replace(b"\n", b"\r\n"), PRETTY, ("crlf_removed",)),
     Mistake("UTF-8 BOM added", COMPACT, BOM + COMPACT, ("bom_added",)),
     Mistake("UTF-8 BOM removed", BOM + COMPACT, COMPACT, ("bom_removed",)),
+    Mistake("a space appended", COMPACT, COMPACT + b" ", ("whitespace_added_at_end",), "at its end: ' ' added"),
+    Mistake(
+        "whitespace before the body",
+        COMPACT,
+        b"\n\t" + COMPACT,
+        ("whitespace_added_at_start",),
+        "at its start: '\\n\\t' added",
+    ),
+    Mistake(
+        "whitespace at both ends",
+        COMPACT,
+        b" " + COMPACT + b"\r\n\r\n",
+        ("whitespace_added_at_start", "whitespace_added_at_end"),
+        "at its end: '\\r\\n\\r\\n' added",
+    ),
     Mistake(
         "compact JSON re-serialised spaced",
         COMPACT,
@@ -213,6 +228,8 @@ def test_explain_names_the_mistake(tmp_path: Path, mistake: Mistake) -> None:
     assert result.code == 1, result.out + result.err
     assert "this is what went wrong" in result.out, result.out
     assert tuple(re.findall(r"- \[(\w+)\]", result.out)) == mistake.codes, result.out
+    [diagnosis] = [line for line in result.out.splitlines() if line.startswith("explain:")]
+    assert diagnosis.endswith("matches once these differences are undone, so this is what went wrong:")
     assert mistake.detail in result.out
     expected = sign(
         mistake.secret, mistake.given_body, timestamp_ms=header_ms, secret_encoding=mistake.checking_encoding
@@ -229,6 +246,19 @@ def test_explain_tells_a_genuine_but_old_request(tmp_path: Path) -> None:
     assert "rejected: timestamp_too_old" in result.out
     assert "looks like Unix seconds" in result.out
     assert "with the time check disabled the signature matches" in result.out
+
+
+def test_explain_of_an_old_request_that_does_not_match_is_one_diagnosis(tmp_path: Path) -> None:
+    """A timestamp in seconds on a mismatched request gets one diagnosis line, not a dangling one."""
+    headers = sign(generate_secret(), COMPACT, timestamp_ms=NOW // 1000)
+    result = _verify(tmp_path, headers[TIMESTAMP_HEADER], headers[SIGNATURE_HEADER], COMPACT, "--explain")
+    assert result.code == 1
+    assert "rejected: timestamp_too_old" in result.out
+    [line] = [line for line in result.out.splitlines() if line.startswith("explain:")]
+    assert line.startswith(
+        "explain: with the time check disabled the signature does not match either, "
+        "and none of the usual mistakes explains it:"
+    )
 
 
 def test_explain_admits_when_nothing_explains_it(tmp_path: Path) -> None:

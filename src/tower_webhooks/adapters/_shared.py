@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, Union, cast
 
 from tower_webhooks._headers import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from tower_webhooks._verify import DEFAULT_TOLERANCE_MS, VerifiedWebhook, Verifier, _check_tolerance
+from tower_webhooks.dedupe import Answer, Deduplicator
 from tower_webhooks.exceptions import (
     BodyConsumedError,
     BodyTooLargeError,
@@ -168,15 +169,36 @@ class Guard:
         setting: What the log calls the configured value (such as ``'app.config["..."]'``).
         tolerance_ms: See :class:`tower_webhooks.Verifier`.
         max_body_bytes: The largest body accepted; larger ones answer 413 unread.
+        dedupe: Runs the handler once per delivery (see :mod:`tower_webhooks.dedupe`), or ``None``.
 
     Raises:
         InvalidSecretError: A secret given as a value cannot be used, so start-up fails.
-        TypeError, ValueError: ``tolerance_ms`` or ``max_body_bytes`` is not a valid value.
+        TypeError, ValueError: ``tolerance_ms``, ``max_body_bytes`` or ``dedupe`` is not a valid value.
     """
 
-    __slots__ = ("_cached", "_configured", "_fixed", "_setting", "_tolerance_ms", "_warned", "max_body_bytes")
+    __slots__ = (
+        "_cached",
+        "_configured",
+        "_fixed",
+        "_setting",
+        "_tolerance_ms",
+        "_warned",
+        "dedupe",
+        "max_body_bytes",
+    )
 
-    def __init__(self, *, secret: SecretSource, setting: str, tolerance_ms: int | None, max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        *,
+        secret: SecretSource,
+        setting: str,
+        tolerance_ms: int | None,
+        max_body_bytes: int,
+        dedupe: Deduplicator | None = None,
+    ) -> None:
+        if dedupe is not None and not isinstance(dedupe, Deduplicator):
+            raise TypeError(f"dedupe must be a tower_webhooks.dedupe.Deduplicator or None, not {type(dedupe).__name__}")
+        self.dedupe = dedupe
         if not isinstance(max_body_bytes, int) or isinstance(max_body_bytes, bool):
             raise TypeError(f"max_body_bytes must be an int, not {type(max_body_bytes).__name__}")
         if max_body_bytes < 1:
@@ -266,8 +288,21 @@ class Guard:
 # in Guard, and nowhere else.
 
 
-def run_sync(guard: Guard, call: Callable[[], Result], status_of: Callable[[Result], int]) -> Result:
-    """Run a verified webhook's handler and report the status it answered."""
+def _early(answer: Answer) -> Reply:
+    return Reply(answer.status, answer.reason, answer.detail, answer.headers)
+
+
+def run_sync(
+    guard: Guard,
+    webhook: VerifiedWebhook,
+    call: Callable[[], Result],
+    status_of: Callable[[Result], int],
+    respond: Callable[[Reply], Result],
+) -> Result:
+    """Run a verified webhook's handler (once per delivery, with ``dedupe``) and report its status."""
+    admission = None if guard.dedupe is None else guard.dedupe.begin(webhook)
+    if admission is not None and admission.answer is not None:
+        return respond(_early(admission.answer))  # a duplicate, a copy in progress, or the store down
     status = 500  # what the server answers when the handler raises
     try:
         result = call()
@@ -275,10 +310,21 @@ def run_sync(guard: Guard, call: Callable[[], Result], status_of: Callable[[Resu
         return result
     finally:
         guard.finish(status)
+        if admission is not None:
+            admission.finish(status)
 
 
-async def run_async(guard: Guard, call: Callable[[], Awaitable[Result]], status_of: Callable[[Result], int]) -> Result:
-    """Await a verified webhook's handler and report the status it answered."""
+async def run_async(
+    guard: Guard,
+    webhook: VerifiedWebhook,
+    call: Callable[[], Awaitable[Result]],
+    status_of: Callable[[Result], int],
+    respond: Callable[[Reply], Awaitable[Result]],
+) -> Result:
+    """Await a verified webhook's handler (once per delivery, with ``dedupe``) and report its status."""
+    admission = None if guard.dedupe is None else await guard.dedupe.abegin(webhook)
+    if admission is not None and admission.answer is not None:
+        return await respond(_early(admission.answer))
     status = 500
     try:
         result = await call()
@@ -286,6 +332,8 @@ async def run_async(guard: Guard, call: Callable[[], Awaitable[Result]], status_
         return result
     finally:
         guard.finish(status)
+        if admission is not None:
+            await admission.afinish(status)
 
 
 def _status_code(response: Any) -> int:
@@ -313,8 +361,14 @@ def guard_view(
         prepare: Called with the view's arguments; verifies and stores the webhook for the view.
         respond: Turns a :class:`Reply` into the framework's response.
         finalize: Turns what the view returned into a response with a ``status_code``.
+
+    Raises:
+        TypeError: A sync view was given an asyncio deduplication store.
     """
     if is_async:
+
+        async def respond_async(reply: Reply) -> object:
+            return respond(reply)
 
         @functools.wraps(view)
         async def guarded_async(*args: Any, **kwargs: Any) -> object:
@@ -325,15 +379,21 @@ def guard_view(
             async def call() -> object:
                 return finalize(await view(*args, **kwargs))
 
-            return await run_async(guard, call, _status_code)
+            return await run_async(guard, outcome, call, _status_code, respond_async)
 
         return cast("View", guarded_async)
+
+    if guard.dedupe is not None and guard.dedupe.is_async:
+        raise TypeError(
+            f"{getattr(view, '__qualname__', view)} is a sync view, which cannot await an asyncio store: "
+            "give it a blocking one (RedisStore rather than AsyncRedisStore)"
+        )
 
     @functools.wraps(view)
     def guarded(*args: Any, **kwargs: Any) -> object:
         outcome = prepare(*args, **kwargs)
         if isinstance(outcome, Reply):
             return respond(outcome)
-        return run_sync(guard, lambda: finalize(view(*args, **kwargs)), _status_code)
+        return run_sync(guard, outcome, lambda: finalize(view(*args, **kwargs)), _status_code, respond)
 
     return cast("View", guarded)

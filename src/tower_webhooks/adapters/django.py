@@ -21,10 +21,13 @@ try:
     from django.core.handlers.wsgi import WSGIRequest
     from django.http import HttpRequest, HttpResponse
     from django.http.request import RawPostDataException
-except ImportError:  # pragma: no cover - depends on what is installed
-    raise ImportError("tower_webhooks.adapters.django needs Django: pip install 'tower-webhooks[django]'") from None
+except ModuleNotFoundError as error:  # pragma: no cover - depends on what is installed
+    if (error.name or "").partition(".")[0] not in {"django"}:  # installed, but one of its imports is broken
+        raise
+    raise ImportError("tower_webhooks.adapters.django needs Django: pip install 'tower-webhooks[django]'") from error
 
 from tower_webhooks._verify import VerifiedWebhook
+from tower_webhooks.dedupe import Deduplicator
 
 from ._shared import (
     DEFAULT_MAX_BODY_BYTES,
@@ -108,6 +111,7 @@ def verify_tower_webhook(
     secret: SecretSource | None = None,
     tolerance_ms: int | None = DEFAULT_TOLERANCE_MS,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    dedupe: Deduplicator | None = None,
 ) -> Callable[[View], View]: ...
 def verify_tower_webhook(
     view: Callable[..., Any] | None = None,
@@ -116,6 +120,7 @@ def verify_tower_webhook(
     secret: SecretSource | None = None,
     tolerance_ms: int | None = DEFAULT_TOLERANCE_MS,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    dedupe: Deduplicator | None = None,
 ) -> Any:
     """Run the view only for a verified Tower webhook, which it finds at ``request.tower_webhook``.
 
@@ -132,9 +137,15 @@ def verify_tower_webhook(
             per request. By default ``settings.TOWER_WEBHOOK_SECRET``, read per request.
         tolerance_ms: See :class:`tower_webhooks.Verifier`.
         max_body_bytes: The largest body accepted; ``DATA_UPLOAD_MAX_MEMORY_SIZE`` also applies.
+        dedupe: A :class:`~tower_webhooks.dedupe.Deduplicator`, so that the view runs once per
+            delivery: a copy of a handled delivery gets 200, a copy of one in progress 409. Sync
+            views need a blocking store (``RedisStore``, ``DjangoCacheStore``); an asyncio store
+            (``AsyncRedisStore``) suits ``async def`` views served by ASGI only, since under WSGI
+            Django runs each of them in an event loop of its own.
 
     Raises:
         InvalidSecretError: ``secret`` was given and cannot be used.
+        TypeError: A sync view was given an asyncio store.
 
     .. versionadded:: 0.1.0
     """
@@ -143,6 +154,7 @@ def verify_tower_webhook(
         setting=f"settings.{SECRET_SETTING}",
         tolerance_ms=tolerance_ms,
         max_body_bytes=max_body_bytes,
+        dedupe=dedupe,
     )
 
     def decorate(view: View) -> View:

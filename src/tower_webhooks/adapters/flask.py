@@ -20,10 +20,13 @@ try:
     import flask
     from werkzeug.exceptions import RequestEntityTooLarge
     from werkzeug.wsgi import LimitedStream
-except ImportError:  # pragma: no cover - depends on what is installed
-    raise ImportError("tower_webhooks.adapters.flask needs Flask: pip install 'tower-webhooks[flask]'") from None
+except ModuleNotFoundError as error:  # pragma: no cover - depends on what is installed
+    if (error.name or "").partition(".")[0] not in {"flask", "werkzeug"}:  # installed, but one of its imports is broken
+        raise
+    raise ImportError("tower_webhooks.adapters.flask needs Flask: pip install 'tower-webhooks[flask]'") from error
 
 from tower_webhooks._verify import VerifiedWebhook
+from tower_webhooks.dedupe import Deduplicator
 
 from ._shared import (
     DEFAULT_MAX_BODY_BYTES,
@@ -95,6 +98,7 @@ def verify_tower_webhook(
     secret: SecretSource | None = None,
     tolerance_ms: int | None = DEFAULT_TOLERANCE_MS,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    dedupe: Deduplicator | None = None,
 ) -> Callable[[View], View]: ...
 def verify_tower_webhook(
     view: Callable[..., Any] | None = None,
@@ -103,6 +107,7 @@ def verify_tower_webhook(
     secret: SecretSource | None = None,
     tolerance_ms: int | None = DEFAULT_TOLERANCE_MS,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    dedupe: Deduplicator | None = None,
 ) -> Any:
     """Run the view only for a verified Tower webhook, which it finds at ``flask.g.tower_webhook``.
 
@@ -118,17 +123,28 @@ def verify_tower_webhook(
             per request. By default ``app.config["TOWER_WEBHOOK_SECRET"]``, read per request.
         tolerance_ms: See :class:`tower_webhooks.Verifier`.
         max_body_bytes: The largest body accepted; Flask's ``MAX_CONTENT_LENGTH`` also applies.
+        dedupe: A :class:`~tower_webhooks.dedupe.Deduplicator`, so that the view runs once per
+            delivery: a copy of a handled delivery gets 200, a copy of one in progress 409. Its
+            store must block (``RedisStore``, ``MemoryStore``): Flask runs each ``async def`` view
+            in an event loop of its own, where a pooled asyncio client cannot be reused.
 
     Raises:
         InvalidSecretError: ``secret`` was given and cannot be used.
+        TypeError: ``dedupe`` has an asyncio store.
 
     .. versionadded:: 0.1.0
     """
+    if dedupe is not None and dedupe.is_async:
+        raise TypeError(
+            "Flask runs each async view in an event loop of its own, where a pooled asyncio client cannot "
+            "be reused: give dedupe a blocking store (RedisStore rather than AsyncRedisStore)"
+        )
     guard = Guard(
         secret=_configured_secret if secret is None else secret,
         setting=f'app.config["{SECRET_SETTING}"]',
         tolerance_ms=tolerance_ms,
         max_body_bytes=max_body_bytes,
+        dedupe=dedupe,
     )
 
     def decorate(view: View) -> View:

@@ -17,12 +17,15 @@ try:
     from starlette.exceptions import HTTPException
     from starlette.requests import Request
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
-except ImportError:  # pragma: no cover - depends on what is installed
+except ModuleNotFoundError as error:  # pragma: no cover - depends on what is installed
+    if (error.name or "").partition(".")[0] not in {"starlette"}:  # installed, but one of its imports is broken
+        raise
     raise ImportError(
         "tower_webhooks.adapters.starlette needs Starlette: pip install 'tower-webhooks[starlette]' (or [fastapi])"
-    ) from None
+    ) from error
 
 from tower_webhooks._verify import VerifiedWebhook
+from tower_webhooks.dedupe import Deduplicator
 from tower_webhooks.exceptions import TowerWebhooksError
 
 from ._shared import (
@@ -74,6 +77,10 @@ class TowerWebhookMiddleware:
         paths: The exact request paths (``scope["path"]``) that receive Tower webhooks.
         tolerance_ms: See :class:`tower_webhooks.Verifier`.
         max_body_bytes: The largest body accepted.
+        dedupe: A :class:`~tower_webhooks.dedupe.Deduplicator`, so that the endpoint runs once per
+            delivery: a copy of a handled delivery gets 200, a copy of one in progress 409, and
+            the claim is settled by the status the endpoint actually sent. Use an asyncio store
+            (``AsyncRedisStore``) or ``MemoryStore``.
 
     .. versionadded:: 0.1.0
     """
@@ -86,12 +93,15 @@ class TowerWebhookMiddleware:
         paths: Collection[str],
         tolerance_ms: int | None = DEFAULT_TOLERANCE_MS,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        dedupe: Deduplicator | None = None,
     ) -> None:
         if isinstance(paths, str):
             raise TypeError(f"paths must be a collection of paths, such as [{paths!r}], not one string")
         self.app = app
         self._paths = frozenset(paths)
-        self._guard = Guard(secret=secret, setting=_SETTING, tolerance_ms=tolerance_ms, max_body_bytes=max_body_bytes)
+        self._guard = Guard(
+            secret=secret, setting=_SETTING, tolerance_ms=tolerance_ms, max_body_bytes=max_body_bytes, dedupe=dedupe
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Verify a webhook POST to one of ``paths``, or pass the request through untouched."""
@@ -116,7 +126,25 @@ class TowerWebhookMiddleware:
             await _send_reply(send, outcome, close=False)
             return
         scope.setdefault("state", {})["tower_webhook"] = outcome
-        await run_async(self._guard, lambda: self._run(scope, _replay(body, receive), send), lambda status: status)
+
+        async def respond(reply: Reply) -> int:
+            await _send_reply(send, reply, close=False)
+            return reply.status
+
+        # With dedupe, the answer goes out only once the outcome is recorded, so that a copy sent
+        # the moment it arrives finds the delivery done, not in progress (an answer to a webhook
+        # is small). If the endpoint raises, the held answer is dropped: the claim was released,
+        # and Tower must see the 500 that follows, not a 200.
+        held: list[Message] | None = None if self._guard.dedupe is None else []
+        await run_async(
+            self._guard,
+            outcome,
+            lambda: self._run(scope, _replay(body, receive), send, held),
+            lambda status: status,
+            respond,
+        )
+        for message in held or ():
+            await send(message)
 
     async def _read(self, receive: Receive) -> bytes | None:
         chunks: list[bytes] = []
@@ -133,14 +161,18 @@ class TowerWebhookMiddleware:
             if not message.get("more_body", False):
                 return b"".join(chunks)
 
-    async def _run(self, scope: Scope, receive: Receive, send: Send) -> int:
+    async def _run(self, scope: Scope, receive: Receive, send: Send, held: list[Message] | None) -> int:
+        """Run the app and return the status it answered; its messages go to ``held``, if given."""
         status = 500
 
         async def watch(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-            await send(message)
+            if held is None:
+                await send(message)
+            else:
+                held.append(message)
 
         await self.app(scope, receive, watch)
         return status
