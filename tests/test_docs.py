@@ -71,12 +71,12 @@ def _python_blocks() -> list[Block]:
 
 def _require_modules(block: Block) -> None:
     """Skip (in the matrix) or fail (under make test) when a block imports a module not installed."""
-    needed = set()
+    needed: set[str] = set()  # every part of each dotted name: tower_webhooks.dedupe.redis needs redis
     for node in ast.walk(ast.parse(block.code)):
         if isinstance(node, ast.Import):
-            needed |= {alias.name.partition(".")[0] for alias in node.names}
+            needed.update(*(alias.name.split(".") for alias in node.names))
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            needed.add(node.module.partition(".")[0])
+            needed.update(node.module.split("."))
     missing = sorted(name for name in needed & OPTIONAL if importlib.util.find_spec(name) is None)
     if missing and "TOWER_WEBHOOKS_WHEEL" in os.environ:
         pytest.skip(f"needs {', '.join(missing)}, not installed in this matrix session")
