@@ -17,12 +17,12 @@ try:
     from starlette.exceptions import HTTPException
     from starlette.requests import Request
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
-except ModuleNotFoundError as error:  # pragma: no cover - depends on what is installed
-    if (error.name or "").partition(".")[0] not in {"starlette"}:  # installed, but one of its imports is broken
+except ModuleNotFoundError as _missing:  # pragma: no cover - depends on what is installed
+    if (_missing.name or "").partition(".")[0] not in {"starlette"}:  # installed, but one of its imports is broken
         raise
     raise ImportError(
         "tower_webhooks.adapters.starlette needs Starlette: pip install 'tower-webhooks[starlette]' (or [fastapi])"
-    ) from error
+    ) from _missing
 
 from tower_webhooks._verify import VerifiedWebhook
 from tower_webhooks.dedupe import Deduplicator
