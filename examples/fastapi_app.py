@@ -14,11 +14,11 @@ from fastapi import Depends, FastAPI
 from pydantic import BaseModel
 
 from tower_webhooks import VerifiedWebhook
-from tower_webhooks.adapters.starlette import TowerWebhook
+from tower_webhooks.adapters.starlette import TowerWebhook, WebhookRejected, webhook_rejected_handler
 
 logging.basicConfig(level=logging.INFO)  # the adapter warns about a route declared with another 2xx
 
-app = FastAPI()
+app = FastAPI(exception_handlers={WebhookRejected: webhook_rejected_handler})  # refusals: {"error", "detail"}
 tower_webhook = TowerWebhook(secret=os.environ["TOWER_WEBHOOK_SECRET"])  # decodes the secret once
 
 

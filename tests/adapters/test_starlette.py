@@ -19,7 +19,13 @@ from starlette.testclient import TestClient
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tower_webhooks import InvalidSecretError, VerifiedWebhook, generate_secret
-from tower_webhooks.adapters.starlette import TowerWebhook, TowerWebhookMiddleware, verify_request
+from tower_webhooks.adapters.starlette import (
+    TowerWebhook,
+    TowerWebhookMiddleware,
+    WebhookRejected,
+    verify_request,
+    webhook_rejected_handler,
+)
 from tower_webhooks.dedupe import Deduplicator, MemoryStore
 from tower_webhooks.dedupe.redis import AsyncRedisStore
 
@@ -382,6 +388,34 @@ def test_the_fastapi_dependency_refuses_with_fastapi_errors(secret: str) -> None
     response = TestClient(dependency_app(secret)).post("/typed", content=PRETTY, headers=signed(secret, b"{}"))
     assert response.status_code == 400
     assert "does not match" in response.json()["detail"]
+
+
+def test_the_handler_gives_the_dependency_the_adapters_error_shape(secret: str) -> None:
+    """With webhook_rejected_handler registered, the dependency refuses with {"error", "detail"} like the middleware."""
+    app = dependency_app(secret)
+    app.add_exception_handler(WebhookRejected, webhook_rejected_handler)
+    response = TestClient(app).post("/typed", content=PRETTY, headers=signed(secret, b"{}"))
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/json"
+    assert response.json()["error"] == "signature_mismatch"
+    assert "does not match" in response.json()["detail"]
+
+
+def test_the_handler_gives_verify_request_the_adapters_error_shape(secret: str) -> None:
+    """verify_request's refusals get the same JSON shape in a Starlette app with the handler."""
+
+    async def endpoint(request: Request) -> PlainTextResponse:
+        await verify_request(request, secret=secret)
+        return PlainTextResponse("ok")
+
+    app = Starlette(
+        routes=[Route("/hook", endpoint, methods=["POST"])],
+        exception_handlers={WebhookRejected: webhook_rejected_handler},
+    )
+    response = TestClient(app).post(
+        "/hook", content=PRETTY, headers={**signed(secret, PRETTY), "X-Tower-Signature": ""}
+    )
+    assert (response.status_code, response.json()["error"]) == (400, "missing_header")
 
 
 def test_a_forged_body_that_is_not_json_never_reaches_the_endpoint(secret: str) -> None:

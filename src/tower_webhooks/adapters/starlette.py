@@ -12,10 +12,12 @@
 # No ``from __future__ import annotations``: FastAPI resolves TowerWebhook.__call__'s annotations at
 # run time, and an instance has no module globals to resolve a string "Request" with.
 from collections.abc import Collection
+from typing import cast
 
 try:
     from starlette.exceptions import HTTPException
     from starlette.requests import Request
+    from starlette.responses import Response
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 except ModuleNotFoundError as _missing:  # pragma: no cover - depends on what is installed
     if (_missing.name or "").partition(".")[0] not in {"starlette"}:  # installed, but one of its imports is broken
@@ -41,7 +43,7 @@ from ._shared import (
     run_async,
 )
 
-__all__ = ["TowerWebhook", "TowerWebhookMiddleware", "WebhookRejected", "verify_request"]
+__all__ = ["TowerWebhook", "TowerWebhookMiddleware", "WebhookRejected", "verify_request", "webhook_rejected_handler"]
 
 _SETTING = "the secret= function's value"
 
@@ -49,7 +51,9 @@ _SETTING = "the secret= function's value"
 class WebhookRejected(HTTPException):
     """A request :func:`verify_request` or :class:`TowerWebhook` refused, as an ``HTTPException``.
 
-    Starlette answers it with ``status_code`` and ``detail`` as text, FastAPI as ``{"detail": ...}``.
+    Starlette answers it with ``status_code`` and ``detail`` as text, FastAPI as ``{"detail": ...}``;
+    register :func:`webhook_rejected_handler` to answer ``{"error": reason, "detail": message}``
+    like the middleware and the other adapters.
 
     Attributes:
         reason: The stable code of the failure, such as ``"signature_mismatch"``.
@@ -60,6 +64,21 @@ class WebhookRejected(HTTPException):
     def __init__(self, reply: Reply) -> None:
         super().__init__(reply.status, reply.detail, dict(reply.headers) or None)
         self.reason: str = reply.reason
+        self.reply = reply
+
+
+async def webhook_rejected_handler(request: Request, exc: Exception) -> Response:
+    """Answer a :class:`WebhookRejected` as every adapter does: ``{"error": reason, "detail": message}``.
+
+    A dependency cannot choose its response, so FastAPI would wrap the refusal in its own
+    ``{"detail": ...}``; register this handler once to keep one shape for every refusal::
+
+        app = FastAPI(exception_handlers={WebhookRejected: webhook_rejected_handler})
+
+    .. versionadded:: 0.1.0
+    """
+    reply = cast("WebhookRejected", exc).reply
+    return Response(reply.body, reply.status, dict(reply.headers), media_type="application/json")
 
 
 class TowerWebhookMiddleware:
