@@ -142,8 +142,10 @@ def load_capture(path: Path) -> Capture:
 def _parse(document: Any) -> Capture:
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise CaptureError(f'it lacks "format": "{FORMAT}"')
-    if document.get("version") != VERSION:
-        raise CaptureError(f"its version is {document.get('version')!r}; this tower-webhooks reads version {VERSION}")
+    version = document.get("version")
+    if type(version) is not int or version != VERSION:  # True and 1.0 compare equal to 1, and are not it
+        shown = json.dumps(version)[:40]  # as the file spells it (true, 1.0), and never a page of digits
+        raise CaptureError(f"its version is {shown}; this tower-webhooks reads version {VERSION}")
     headers = _field(document, "headers", list)
     if not all(isinstance(pair, list) and len(pair) == 2 and all(isinstance(x, str) for x in pair) for pair in headers):
         raise CaptureError('"headers" must be a list of [name, value] string pairs')
@@ -161,7 +163,7 @@ def _parse(document: Any) -> Capture:
         path=_field(document, "path", str),
         headers=tuple((name, value) for name, value in headers),
         body=body,
-        status=_field(verdict, "status", int),
+        status=_status(verdict),
         reason=_field(verdict, "reason", str),
         detail=_field(verdict, "detail", str),
     )
@@ -180,6 +182,13 @@ def _check_copies(document: dict[str, Any], capture: Capture) -> None:
     for name, value in zip(("timestamp", "signature"), found, strict=True):
         if document.get(name, value) != value:
             raise CaptureError(f'"{name}" disagrees with the header in "headers": edit the header instead')
+
+
+def _status(verdict: dict[str, Any]) -> int:
+    status: int = _field(verdict, "status", int)
+    if not 100 <= status <= 599:
+        raise CaptureError('"verdict.status" is not an HTTP status from 100 to 599')
+    return status
 
 
 def _field(document: dict[str, Any], name: str, kind: type[Any]) -> Any:

@@ -10,6 +10,7 @@ from ._capture import format_time_ms, load_capture
 from ._explain import explain
 from ._headers import HeaderValue
 from ._inputs import UsageError
+from ._printable import printable
 from ._secret import Secret, SecretEncoding
 from ._signing import sign
 from ._verify import Verifier
@@ -68,8 +69,8 @@ def run_verify(
     if capture_path is not None:
         capture = load_capture(capture_path)
         print(
-            f"capture: POST {capture.path} [{len(capture.body):,} B], received "
-            f"{format_time_ms(capture.received_at_ms)}, answered {capture.status} {capture.reason}; "
+            f"capture: POST {printable(capture.path)} [{len(capture.body):,} B], received "
+            f"{format_time_ms(capture.received_at_ms)}, answered {capture.status} {printable(capture.reason)}; "
             "its timestamp is checked against the time it was received",
             file=out,
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -31,7 +31,7 @@ _BOM = b"\xef\xbb\xbf"
 _SEARCH_BUDGET_BYTES = 64 * 1024 * 1024
 """How much hashing the search for the signed timestamp may do: about a second on a slow machine."""
 _VERIFY_OVERHEAD_BYTES = 8 * 1024  # the fixed cost of one verification, in bytes hashed (measured)
-_WINDOW_MS = (1_000, 60_000)  # the search covers at least one second either way, at most a minute
+_MAX_WINDOW_MS = 60_000  # at most a minute either way; a large body narrows it to fit the budget
 _SECONDS_RANGE = 10**11  # a timestamp under this is Unix seconds (until the year 5138)
 
 _NOT_EITHER = "with the time check disabled the signature does not match either"
@@ -97,17 +97,17 @@ def explain(
     digits, timestamp_ms = parse_timestamp(timestamp_header)
     verifiers = _verifiers(secret, secret_encoding)
     mistakes = _find(verifiers, _bodies(body), digits, signature_header)
-    window_ms = _window_ms(len(body))
+    candidates, searched = _timestamps(timestamp_ms, len(body))
     if mistakes is None:
-        mistakes = _find_timestamp(verifiers[0][1], body, timestamp_ms, signature_header, window_ms)
+        mistakes = _find_timestamp(verifiers[0][1], body, timestamp_ms, signature_header, candidates)
     if mistakes is None:
         opening = f"{_NOT_EITHER}, and none" if stale else "none"
         return [
             f"{opening} of the usual mistakes explains it: the secret used without decoding or decoded as "
             "hex/base64, a trailing newline added or removed, other whitespace added at either end, CRLF "
-            "line endings, a UTF-8 BOM, JSON re-serialised, the timestamp in seconds, or another timestamp "
-            f"within {window_ms:,} ms of the header's. Most likely the request was signed with another secret "
-            "(Tower shows a new one whenever a webhook is created: copy the current one)"
+            f"line endings, a UTF-8 BOM, JSON re-serialised, the timestamp in seconds, or {searched}. Most "
+            "likely the request was signed with another secret (Tower shows a new one whenever a webhook is "
+            "created: copy the current one)"
         ]
     opening = f"{_NOT_EITHER}, but it" if stale else "the signature"
     return [
@@ -142,14 +142,9 @@ def _find(
 
 
 def _find_timestamp(
-    verifier: Verifier, body: bytes, timestamp_ms: int, signature_header: HeaderValue, window_ms: int
+    verifier: Verifier, body: bytes, timestamp_ms: int, signature_header: HeaderValue, candidates: Iterable[int]
 ) -> tuple[Mistake, ...] | None:
-    """Search for the timestamp that was really signed, nearest first."""
-    if timestamp_ms < _SECONDS_RANGE:
-        candidates: Iterator[int] = iter(range(timestamp_ms * 1000, timestamp_ms * 1000 + 1000))
-    else:
-        offsets = itertools.chain.from_iterable((offset, -offset) for offset in range(1, window_ms + 1))
-        candidates = (timestamp_ms + offset for offset in offsets if timestamp_ms + offset >= 0)
+    """Search ``candidates`` for the timestamp that was really signed."""
     for candidate in candidates:
         if _matches(verifier, str(candidate).encode("ascii"), signature_header, body):
             if timestamp_ms < _SECONDS_RANGE:
@@ -158,9 +153,30 @@ def _find_timestamp(
     return None
 
 
-def _window_ms(body_size: int) -> int:
-    low, high = _WINDOW_MS
-    return max(low, min(high, _SEARCH_BUDGET_BYTES // (body_size + _VERIFY_OVERHEAD_BYTES) // 2))
+def _timestamps(timestamp_ms: int, body_size: int) -> tuple[Iterable[int], str]:
+    """The timestamps to try, nearest first, as many as the budget allows; and what they cover, in words.
+
+    Each try hashes the whole body, so a large body gets a narrower search, and the words say so.
+    """
+    tries = _SEARCH_BUDGET_BYTES // (body_size + _VERIFY_OVERHEAD_BYTES)
+    # Said only when the body, not the fixed cost of a try, is what narrows the search.
+    narrowed = (
+        f" (no wider: each try hashes the whole {body_size:,}-byte body)" if body_size > _VERIFY_OVERHEAD_BYTES else ""
+    )
+    if timestamp_ms < _SECONDS_RANGE:  # every millisecond of that second, from its start
+        count = min(1000, tries)
+        searched = (
+            "any millisecond of the header's second"
+            if count == 1000
+            else f"the first {count:,} ms of the header's second{narrowed}"
+        )
+        return range(timestamp_ms * 1000, timestamp_ms * 1000 + count), searched
+    window_ms = min(_MAX_WINDOW_MS, tries // 2)
+    offsets = itertools.chain.from_iterable((offset, -offset) for offset in range(1, window_ms + 1))
+    searched = f"another timestamp within {window_ms:,} ms of the header's"
+    if window_ms < _MAX_WINDOW_MS:
+        searched += narrowed
+    return (timestamp_ms + offset for offset in offsets if timestamp_ms + offset >= 0), searched
 
 
 def _verifiers(secret: Secret, configured: SecretEncoding) -> list[_Guess[Verifier]]:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TextIO
 
 from ._capture import Capture, format_time_ms, save_capture
+from ._printable import printable
 from ._receiver import Delivery, ReceiverServer
 from ._signing import current_time_ms
 from ._verify import Verifier
@@ -48,7 +49,7 @@ class DeliveryLog:
             self.received += 1
             line = (
                 f"{format_time_ms(received_at_ms)}  {delivery.status} {delivery.reason:<22} "
-                f"POST {delivery.path} [{len(delivery.body):,} B]"
+                f"POST {printable(delivery.path)} [{len(delivery.body):,} B]"
             )
             if delivery.status != 200:
                 line += f"  {delivery.detail}"

@@ -7,7 +7,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import NamedTuple
 
 from ._verify import VerifiedWebhook, Verifier
-from .adapters._shared import METHOD_NOT_ALLOWED, Reply
+from .adapters._shared import METHOD_NOT_ALLOWED, Reply, parse_content_length
 from .exceptions import WebhookVerificationError
 
 __all__ = ["Delivery", "ReceiverServer"]
@@ -63,11 +63,19 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         headers = list(self.headers.items())
-        length_header = self.headers.get("Content-Length")
-        if length_header is None or not length_header.isdigit():
-            self._answer(headers, b"", status=411, reason="length_required", detail="send a Content-Length header")
+        lengths = self.headers.get_all("Content-Length", [])
+        length = parse_content_length(lengths[0]) if len(lengths) == 1 else None
+        if length is None or "Transfer-Encoding" in self.headers:
+            # The body is never read, so close after answering: no byte of it may be taken for the
+            # next request on this connection (request smuggling).
+            self.close_connection = True
+            if not lengths:
+                self._answer(headers, b"", status=411, reason="length_required", detail="send a Content-Length header")
+            else:
+                detail = "send exactly one Content-Length header, a whole number of bytes, and no Transfer-Encoding"
+                self._answer(headers, b"", status=400, reason="invalid_content_length", detail=detail)
             return
-        if int(length_header) > self.server.max_body_bytes:
+        if length > self.server.max_body_bytes:
             self.close_connection = True  # the rest of the body is never read
             self._answer(
                 headers,
@@ -77,7 +85,7 @@ class _Handler(BaseHTTPRequestHandler):
                 detail=f"the body is over {self.server.max_body_bytes} bytes",
             )
             return
-        body = self.rfile.read(int(length_header))
+        body = self.rfile.read(length)
         try:
             webhook = self.server.verifier.verify_headers(headers, body)
         except WebhookVerificationError as error:
@@ -87,6 +95,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _refuse_method(self) -> None:
         """Answer any other method as the adapters do: 405, ``Allow: POST`` and the JSON reason."""
+        self.close_connection = True  # a body it may carry is never read (see do_POST)
         self._send(METHOD_NOT_ALLOWED, with_body=self.command != "HEAD")
 
     do_GET = do_HEAD = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _refuse_method

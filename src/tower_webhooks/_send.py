@@ -10,18 +10,24 @@ from __future__ import annotations
 import binascii
 import contextlib
 import http.client
+import io
 import json
+import socket
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 from urllib.parse import urljoin, urlsplit
 
 from . import __version__
 from ._headers import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from ._inputs import UsageError
+from ._printable import printable
 from ._secret import Secret, SecretEncoding, generate_secret
 from ._signing import current_time_ms, sign
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 __all__ = [
     "TOWER_TIMEOUT_S",
@@ -80,7 +86,7 @@ class Outcome:
     def summary(self) -> str:
         """Status and timings on one line, such as ``200 OK in 3.1 ms (headers after 2.9 ms)``."""
         if self.status is None:
-            return f"no answer after {_duration(self.total_s)}"
+            return f"no complete answer after {_duration(self.total_s)}"
         ended = "incomplete after" if self.failure else "in"
         timing = f"{ended} {_duration(self.total_s)} (headers after {_duration(self.headers_s)})"
         return f"{self.status} {_phrase(self.status)} {timing}"
@@ -144,37 +150,75 @@ def deliver(url: str, body: bytes, headers: Mapping[str, str], *, timeout_s: flo
     headers_s: float | None = None
     location: str | None = None
     kept = b""
+    reader: _DeadlineReader | None = None
     try:
         connection.connect()
-        sock = connection.sock  # kept: http.client drops it once the answer says it will close
+        sock = connection.sock
+        sock.settimeout(_remaining(deadline))  # sending the body too
         # An endpoint may answer and close without reading the whole body: its answer is still readable.
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             connection.request("POST", target.path, body=body, headers={**_SENT_HEADERS, **headers})
-        sock.settimeout(_remaining(deadline))
-        response = connection.getresponse()
+        reader = _DeadlineReader(sock, deadline)
+        # HTTPResponse only calls makefile("rb") on its socket: this one reads within the deadline.
+        response = http.client.HTTPResponse(reader, method="POST")  # type: ignore[arg-type]
+        response.begin()
         headers_s = time.perf_counter() - start
         status, location = response.status, response.getheader("Location")
-        # The answer closes itself at its last byte; on `Connection: close` that closes the socket too.
+        # The answer closes itself at its last byte (the socket stays open until connection.close()).
         while not response.isclosed():
-            sock.settimeout(_remaining(deadline))
             chunk = response.read(65536)
             kept += chunk[: _KEPT_BODY_BYTES - len(kept)]
         if response.length:  # http.client ends an answer cut short of its Content-Length quietly
             short = f"the answer ended {response.length:,} B short of its Content-Length"
             return Outcome(status, location, kept, headers_s, time.perf_counter() - start, short)
     except TimeoutError:
-        state = "the answer did not finish" if headers_s is not None else "no answer"
+        if headers_s is not None:
+            state = "the answer did not finish"
+        elif reader is not None and reader.received:
+            state = "the answer's status line and headers did not finish"
+        else:
+            state = "no answer"
         return Outcome(
             status, location, kept, headers_s, time.perf_counter() - start, f"{state} within {timeout_s:g} s"
         )
     except (OSError, http.client.HTTPException) as error:
-        failure = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+        failure = printable(f"{type(error).__name__}: {error}" if str(error) else type(error).__name__)
         return Outcome(status, location, kept, headers_s, time.perf_counter() - start, failure)
     finally:
         connection.close()
     total_s = time.perf_counter() - start
     late = f"the answer took {_duration(total_s)}, over {timeout_s:g} s" if total_s > timeout_s else None
     return Outcome(status, location, kept, headers_s, total_s, late)
+
+
+class _DeadlineReader(io.RawIOBase):
+    """The reading side of a socket that gives up at one deadline, for :class:`http.client.HTTPResponse`.
+
+    A socket timeout bounds each ``recv`` on its own, so an endpoint that trickles its answer a
+    byte at a time never trips it: here each ``recv`` may wait only for what is left of the deadline.
+
+    Attributes:
+        received: How many bytes of the answer have arrived.
+    """
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        super().__init__()
+        self._sock = sock
+        self._deadline = deadline
+        self.received = 0
+
+    def makefile(self, mode: str) -> io.BufferedReader:
+        """What :class:`http.client.HTTPResponse` asks its socket for, and reads the answer through."""
+        return io.BufferedReader(self)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: WriteableBuffer, /) -> int:
+        self._sock.settimeout(_remaining(self._deadline))
+        count = self._sock.recv_into(buffer)
+        self.received += count
+        return count
 
 
 def _remaining(deadline: float) -> float:
@@ -194,7 +238,7 @@ def verdict(outcome: Outcome, *, url: str, timeout_s: float) -> str:
         target = urljoin(url, outcome.location or "")
         hint = " (the URLs differ only by a trailing slash)" if target.rstrip("/") == url.rstrip("/") else ""
         return (
-            f"not delivered: a redirect to {outcome.location or '(no Location header)'}{hint}; "
+            f"not delivered: a redirect to {printable(outcome.location or '(no Location header)')}{hint}; "
             "Tower never follows redirects, so give Tower the final URL"
         )
     if outcome.status is not None and 200 <= outcome.status < 300:
@@ -217,7 +261,7 @@ def run_send(
 
 
 def _preview(body: bytes) -> str:
-    text = " ".join(body[:300].decode("utf-8", "replace").split())
+    text = printable(" ".join(body[:300].decode("utf-8", "replace").split()))
     return text + (" ..." if len(body) > 300 else "")
 
 
@@ -316,7 +360,7 @@ def check_endpoint(
         problem = _problem(case, outcome, exact_reasons=exact_reasons)
         passed += problem is None
         expected = f"{'200' if case.accept else '4xx'} {case.reason}"
-        got = f"{outcome.status or '-'} {outcome.error_code() or _phrase(outcome.status)}"
+        got = f"{outcome.status or '-'} {printable(outcome.error_code() or _phrase(outcome.status))}"
         note = f"  <- {problem}" if problem else ""
         result = "pass" if problem is None else "FAIL"
         print(
@@ -331,7 +375,7 @@ def _problem(case: CheckCase, outcome: Outcome, *, exact_reasons: bool) -> str |
     """What is wrong with the endpoint's answer to ``case``, or ``None`` if it is right."""
     status = outcome.status or 0
     if outcome.failure is not None or 300 <= status < 400:
-        return outcome.failure or f"a redirect to {outcome.location}: Tower never follows redirects"
+        return outcome.failure or f"a redirect to {printable(str(outcome.location))}: Tower never follows redirects"
     if case.accept:
         return None if status == 200 else f"Tower counts only an exact 200, so it retries a {status}"
     if 200 <= status < 300:

@@ -1,0 +1,222 @@
+"""Hostile input from the network or a file: each command answers it cleanly, in bounded time.
+
+Regression tests for a security review: malformed ``Content-Length`` values, request smuggling
+past a refused body, terminal escapes in what is printed, a server that trickles its answer,
+a huge body under ``verify --explain``, and capture files with values of the wrong kind.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+
+import pytest
+
+from tests.cli.helpers import TIMEOUT_S, Endpoint, Respond, run
+from tests.cli.test_cli_listen import Listener, _write
+from tests.cli.test_cli_verify import _verify
+from tests.values import NOW_MS, SECRET
+from tower_webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, generate_secret, sign
+from tower_webhooks._signing import current_time_ms
+
+
+def _exchange(port: int, request: bytes) -> bytes:
+    """Send raw bytes to 127.0.0.1:``port`` and return everything received until the server closes."""
+    with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT_S) as connection:
+        connection.sendall(request)
+        received = b""
+        while chunk := connection.recv(65536):  # a connection left open ends the test with TimeoutError
+            received += chunk
+    return received
+
+
+@pytest.fixture(scope="module")
+def listener() -> Iterator[Listener]:
+    """One `tower-webhooks listen` for the tests that only need its answers."""
+    running = Listener()
+    yield running
+    running.stop()
+
+
+@pytest.mark.parametrize(
+    "length",
+    [b"\xb2", b"9" * 5000, b"-1", b"0x10", b"1 2"],
+    ids=["superscript two", "5000 digits", "negative", "hex", "two numbers"],
+)
+def test_listen_refuses_a_content_length_that_is_not_ascii_digits(listener: Listener, length: bytes) -> None:
+    """A Content-Length that is not plain ASCII digits gets 400 invalid_content_length and the connection closes."""
+    answer = _exchange(listener.port, b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: " + length + b"\r\n\r\n{}")
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 "), answer[:200]
+    assert json.loads(body)["error"] == "invalid_content_length"
+
+
+@pytest.mark.parametrize(
+    ("framing", "status", "error"),
+    [
+        (b"Transfer-Encoding: chunked\r\n", b"411", "length_required"),
+        (b"Transfer-Encoding: chunked\r\nContent-Length: 4\r\n", b"400", "invalid_content_length"),
+        (b"Content-Length: 2\r\nContent-Length: 60\r\n", b"400", "invalid_content_length"),
+    ],
+    ids=["chunked", "chunked and a length", "two lengths"],
+)
+def test_listen_closes_after_a_body_it_does_not_read(
+    listener: Listener, framing: bytes, status: bytes, error: str
+) -> None:
+    """A refused body is never parsed as the next request: one answer, then the connection closes."""
+    smuggled = b"POST /smuggled HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
+    answer = _exchange(listener.port, b"POST / HTTP/1.1\r\nHost: x\r\n" + framing + b"\r\n" + smuggled)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 " + status + b" "), answer[:200]
+    assert json.loads(body)["error"] == error, answer
+    assert answer.count(b"HTTP/1.1 ") == 1, answer
+
+
+@pytest.mark.parametrize("method", [b"GET", b"PUT", b"DELETE"])
+def test_listen_closes_after_refusing_a_method_with_a_body(listener: Listener, method: bytes) -> None:
+    """A 405 leaves the body unread, so the connection closes: the body is never parsed as a request."""
+    smuggled = b"POST /smuggled HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
+    request = method + b" / HTTP/1.1\r\nHost: x\r\nContent-Length: " + str(len(smuggled)).encode() + b"\r\n\r\n"
+    answer = _exchange(listener.port, request + smuggled)
+    assert answer.startswith(b"HTTP/1.1 405 "), answer[:200]
+    assert answer.count(b"HTTP/1.1 ") == 1, answer
+
+
+def test_received_path_is_printed_escaped(tmp_path: Path) -> None:
+    """Terminal escapes in a request path are printed as escapes by `listen` and by `verify --capture`."""
+    listener = Listener("--save", str(tmp_path), "--count", "1")
+    try:
+        request = (
+            b"POST /a\x1b[2J\x1b]0;owned\x07 HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"
+        )
+        assert _exchange(listener.port, request).startswith(b"HTTP/1.1 400 ")
+        code, out = listener.finish()
+    finally:
+        listener.stop()
+    assert code == 0
+    assert "POST /a\\x1b[2J\\x1b]0;owned\\x07 [2 B]" in out
+    assert "\x1b" not in out
+    (capture,) = tmp_path.iterdir()
+    result = run("verify", "--capture", str(capture))
+    assert result.code == 1
+    assert "capture: POST /a\\x1b[2J\\x1b]0;owned\\x07 [2 B]" in result.out
+    assert "\x1b" not in result.out + result.err
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda document: {**document, "version": True}, "its version is true;"),
+        (lambda document: {**document, "version": 1.0}, "its version is 1.0;"),
+        (lambda document: {**document, "verdict": {**document["verdict"], "status": -200}}, "from 100 to 599"),
+        (lambda document: {**document, "verdict": {**document["verdict"], "status": 10**300}}, "from 100 to 599"),
+        (lambda document: {**document, "verdict": {**document["verdict"], "status": True}}, '"status" is missing'),
+    ],
+    ids=["version true", "version 1.0", "negative status", "300-digit status", "status true"],
+)
+def test_capture_values_of_the_wrong_kind_are_a_usage_error(tmp_path: Path, edit: object, message: str) -> None:
+    """A capture whose version or status is of the wrong kind or out of range exits 2 and says which."""
+    path = _write(tmp_path / "c.json", timestamp_ms=current_time_ms(), received_at_ms=current_time_ms())
+    path.write_text(json.dumps(edit(json.loads(path.read_text()))))  # type: ignore[operator]
+    result = run("verify", "--capture", str(path))
+    assert result.code == 2, result.out
+    assert message in result.err
+    assert len(result.err) < 400  # the message, not a 300-digit number
+
+
+def trickle(head: bytes, rest: bytes) -> Respond:
+    """An endpoint behaviour: write ``head`` at once, then ``rest`` one byte every 0.2 s."""
+
+    def respond(handler: BaseHTTPRequestHandler, release: threading.Event) -> None:
+        try:
+            handler.wfile.write(head)
+            for byte in rest:
+                handler.wfile.flush()
+                if release.wait(0.2):
+                    return
+                handler.wfile.write(bytes([byte]))
+        except OSError:
+            return  # send gave up and closed the connection, as it should
+
+    return respond
+
+
+_ANSWER = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 64\r\n\r\n" + b" " * 62 + b"{}"
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "failure"),
+    [
+        (trickle(b"", _ANSWER), "the answer's status line and headers did not finish within 1 s"),
+        (trickle(_ANSWER[:-64], _ANSWER[-64:]), "the answer did not finish within 1 s"),
+    ],
+    ids=["headers", "body"],
+)
+def test_send_timeout_holds_against_a_trickled_answer(
+    endpoint: Callable[[Respond], Endpoint], behaviour: Respond, failure: str
+) -> None:
+    """An endpoint that sends a byte every 0.2 s (about 20 s in all) fails at --timeout, with what was late."""
+    result = run("send", endpoint(behaviour).url, "--timeout", "1")
+    assert result.code == 1
+    assert f"not delivered: {failure}; Tower retries later" in result.out
+    assert "no answer after" not in result.out  # some of it came: the summary says "no complete answer"
+
+
+def _raw(answer: bytes) -> Respond:
+    def respond(handler: BaseHTTPRequestHandler, release: threading.Event) -> None:
+        handler.wfile.write(answer)
+        handler.close_connection = True
+
+    return respond
+
+
+_ESCAPES = b"\x1b[2J\x1b]0;owned\x07"
+
+
+@pytest.mark.parametrize(
+    ("answer", "shown"),
+    [
+        (b"HTTP/1.1 500 Oops\r\nContent-Length: 20\r\n\r\nfailed" + _ESCAPES, "answer: failed\\x1b[2J"),
+        (
+            b"HTTP/1.1 302 Found\r\nLocation: /x" + _ESCAPES + b"\r\nContent-Length: 0\r\n\r\n",
+            "a redirect to /x\\x1b[2J",
+        ),
+        (b"HTTP/1.1 2" + _ESCAPES + b"\r\n\r\n", "BadStatusLine: HTTP/1.1 2\\x1b[2J"),
+    ],
+    ids=["answer", "location", "status line"],
+)
+def test_send_prints_the_server_text_escaped(
+    endpoint: Callable[[Respond], Endpoint], answer: bytes, shown: str
+) -> None:
+    """Terminal escapes in an endpoint's answer, Location or status line are printed as escapes."""
+    result = run("send", endpoint(_raw(answer)).url)
+    assert result.code == 1
+    assert shown in result.out
+    assert "\x1b" not in result.out + result.err
+
+
+BIG = json.dumps({"event_type": "run.finished", "data": {"log": "x" * 3_000_000}}).encode()
+_NARROWED = rf"within (\d+) ms of the header's \(no wider: each try hashes the whole {len(BIG):,}-byte body\)"
+
+
+def test_explain_on_a_large_body_narrows_the_timestamp_search_and_says_so(tmp_path: Path) -> None:
+    """On a 3 MB body the search for another timestamp fits the hashing budget, and the output gives its width."""
+    headers = sign(generate_secret(), BIG, timestamp_ms=NOW_MS)
+    result = _verify(tmp_path, headers[TIMESTAMP_HEADER], headers[SIGNATURE_HEADER], BIG, "--explain", "--no-tolerance")
+    assert result.code == 1
+    found = re.search(_NARROWED, result.out)
+    assert found, result.out
+    assert 0 < int(found[1]) < 1000
+
+
+def test_explain_on_a_large_body_still_finds_a_nearby_timestamp(tmp_path: Path) -> None:
+    """The narrowed search still finds a timestamp a few milliseconds off."""
+    headers = sign(SECRET, BIG, timestamp_ms=NOW_MS)
+    result = _verify(tmp_path, str(NOW_MS + 3), headers[SIGNATURE_HEADER], BIG, "--explain", "--no-tolerance")
+    assert result.code == 1
+    assert "[timestamp_differs] the signature was made over a timestamp -3 ms from the header's" in result.out
