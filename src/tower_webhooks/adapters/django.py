@@ -21,10 +21,10 @@ try:
     from django.core.handlers.wsgi import WSGIRequest
     from django.http import HttpRequest, HttpResponse
     from django.http.request import RawPostDataException
-except ModuleNotFoundError as error:  # pragma: no cover - depends on what is installed
-    if (error.name or "").partition(".")[0] not in {"django"}:  # installed, but one of its imports is broken
+except ModuleNotFoundError as _missing:  # pragma: no cover - depends on what is installed
+    if (_missing.name or "").partition(".")[0] not in {"django"}:  # installed, but one of its imports is broken
         raise
-    raise ImportError("tower_webhooks.adapters.django needs Django: pip install 'tower-webhooks[django]'") from error
+    raise ImportError("tower_webhooks.adapters.django needs Django: pip install 'tower-webhooks[django]'") from _missing
 
 from tower_webhooks._verify import VerifiedWebhook
 from tower_webhooks.dedupe import Deduplicator

@@ -20,10 +20,10 @@ try:
     import flask
     from werkzeug.exceptions import RequestEntityTooLarge
     from werkzeug.wsgi import LimitedStream
-except ModuleNotFoundError as error:  # pragma: no cover - depends on what is installed
-    if (error.name or "").partition(".")[0] not in {"flask", "werkzeug"}:  # installed, but one of its imports is broken
+except ModuleNotFoundError as _missing:  # pragma: no cover - depends on what is installed
+    if (_missing.name or "").partition(".")[0] not in {"flask", "werkzeug"}:  # installed, but its imports are broken
         raise
-    raise ImportError("tower_webhooks.adapters.flask needs Flask: pip install 'tower-webhooks[flask]'") from error
+    raise ImportError("tower_webhooks.adapters.flask needs Flask: pip install 'tower-webhooks[flask]'") from _missing
 
 from tower_webhooks._verify import VerifiedWebhook
 from tower_webhooks.dedupe import Deduplicator

@@ -19,12 +19,12 @@ try:
     from starlette.requests import Request
     from starlette.responses import Response
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
-except ModuleNotFoundError as error:  # pragma: no cover - depends on what is installed
-    if (error.name or "").partition(".")[0] not in {"starlette"}:  # installed, but one of its imports is broken
+except ModuleNotFoundError as _missing:  # pragma: no cover - depends on what is installed
+    if (_missing.name or "").partition(".")[0] not in {"starlette"}:  # installed, but one of its imports is broken
         raise
     raise ImportError(
         "tower_webhooks.adapters.starlette needs Starlette: pip install 'tower-webhooks[starlette]' (or [fastapi])"
-    ) from error
+    ) from _missing
 
 from tower_webhooks._verify import VerifiedWebhook
 from tower_webhooks.dedupe import Deduplicator
@@ -63,7 +63,7 @@ class WebhookRejected(HTTPException):
 
     def __init__(self, reply: Reply) -> None:
         super().__init__(reply.status, reply.detail, dict(reply.headers) or None)
-        self.reason = reply.reason
+        self.reason: str = reply.reason
         self.reply = reply
 
 

@@ -96,7 +96,7 @@ class Admission:
     __slots__ = ("_finished", "_held", "answer")
 
     def __init__(self, answer: Answer | None, held: _Held | None = None) -> None:
-        self.answer = answer
+        self.answer: Answer | None = answer
         self._held = held
         self._finished = False
 

@@ -20,10 +20,10 @@ try:
     from django.core.cache.backends.dummy import DummyCache
     from django.core.cache.backends.filebased import FileBasedCache
     from django.core.cache.backends.locmem import LocMemCache
-except ModuleNotFoundError as error:  # pragma: no cover - depends on what is installed
-    if (error.name or "").partition(".")[0] not in {"django"}:  # installed, but one of its imports is broken
+except ModuleNotFoundError as _missing:  # pragma: no cover - depends on what is installed
+    if (_missing.name or "").partition(".")[0] not in {"django"}:  # installed, but one of its imports is broken
         raise
-    raise ImportError("tower_webhooks.dedupe.django needs Django: pip install 'tower-webhooks[django]'") from error
+    raise ImportError("tower_webhooks.dedupe.django needs Django: pip install 'tower-webhooks[django]'") from _missing
 
 from tower_webhooks._signing import current_time_ms
 

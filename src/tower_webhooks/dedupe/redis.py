@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 try:
     import redis
     import redis.asyncio
-except ModuleNotFoundError as error:  # pragma: no cover - depends on what is installed
-    if (error.name or "").partition(".")[0] not in {"redis"}:  # installed, but one of its imports is broken
+except ModuleNotFoundError as _missing:  # pragma: no cover - depends on what is installed
+    if (_missing.name or "").partition(".")[0] not in {"redis"}:  # installed, but one of its imports is broken
         raise
-    raise ImportError("tower_webhooks.dedupe.redis needs redis-py: pip install 'tower-webhooks[redis]'") from error
+    raise ImportError("tower_webhooks.dedupe.redis needs redis-py: pip install 'tower-webhooks[redis]'") from _missing
 
 from ._store import Claim, StoreUnavailableError
 
