@@ -10,6 +10,7 @@ import select
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -76,7 +77,8 @@ def captured(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
         assert listener.post(b"\x00\xff\xfe junk", {TIMESTAMP_HEADER: str(current_time_ms())}) == 400
         code, out = listener.finish()
     finally:
-        listener.stop()
+        if listener.process.poll() is None:
+            listener.stop()
     assert code == 0
     return directory, out
 
@@ -185,13 +187,33 @@ def test_listen_on_a_busy_port_fails() -> None:
         listener.stop()
 
 
+@pytest.fixture
+def sigint_not_ignored() -> Iterator[None]:
+    """Let a child see Ctrl-C even when the suite itself runs as a background job.
+
+    A shell starts background jobs with SIGINT ignored, children inherit that, and a Python that
+    starts with SIGINT ignored leaves it so: the listener would then, rightly, not stop. A handled
+    (not ignored) signal is reset to its default in the child on exec.
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.usefixtures("sigint_not_ignored")
 def test_listen_stops_cleanly_on_ctrl_c() -> None:
     """Ctrl-C (SIGINT) stops the listener with exit 0 and a last line counting the deliveries."""
     listener = Listener()
-    assert listener.post(BODY, sign(SECRET, BODY)) == 200
-    assert " 200 ok " in listener.next_line()
-    listener.process.send_signal(signal.SIGINT)
-    code, out = listener.finish()
+    try:
+        assert listener.post(BODY, sign(SECRET, BODY)) == 200
+        assert " 200 ok " in listener.next_line()
+        listener.process.send_signal(signal.SIGINT)
+        code, out = listener.finish()
+    finally:
+        if listener.process.poll() is None:
+            listener.stop()
     assert code == 0
     assert "stopped after 1 deliveries" in out
 
