@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from tower_webhooks import generate_secret, sign
 
+from ._asgi import encode_headers, http_scope
 from ._timing import Case, interleaved_minimum
 from .apps import SECRET_VARIABLE
 from .bodies import bodies
@@ -48,7 +49,7 @@ class InProcessResult:
 
 def _asgi_caller(app: ASGIApp, body: bytes, headers: dict[str, str]) -> Callable[[str], int]:
     loop = asyncio.new_event_loop()
-    raw_headers = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
+    raw_headers = encode_headers(headers)
 
     async def request(path: str) -> int:
         pending = [{"type": "http.request", "body": body, "more_body": False}]
@@ -62,20 +63,7 @@ def _asgi_caller(app: ASGIApp, body: bytes, headers: dict[str, str]) -> Callable
             if message["type"] == "http.response.start":
                 status = message["status"]
 
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": "POST",
-            "scheme": "http",
-            "path": path,
-            "raw_path": path.encode(),
-            "query_string": b"",
-            "root_path": "",
-            "headers": list(raw_headers),
-            "client": ("127.0.0.1", 50000),
-            "server": ("127.0.0.1", 8000),
-        }
+        scope = http_scope(path, raw_headers)
         await app(scope, receive, send)
         return status
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from tower_webhooks import generate_secret, sign
 
+from ._asgi import encode_headers, http_scope
 from .bodies import bodies
 
 if TYPE_CHECKING:
@@ -45,21 +46,7 @@ class MemoryResult:
 
 async def _request(app: ASGIApp, path: str, headers: dict[str, str], chunks: list[bytes]) -> int:
     """Send one request whose body arrives as ``chunks``."""
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8000),
-        "state": {},
-    }
+    scope = http_scope(path, encode_headers(headers))
     chunks.reverse()
     status = 0
 
