@@ -3,23 +3,31 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import hmac
+import importlib
+from collections.abc import Callable
 from contextlib import suppress
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from tower_webhooks import (
+    DEFAULT_TOLERANCE_MS,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     InvalidSecretError,
     SignatureMismatchError,
     Verifier,
     WebhookVerificationError,
+    _signing,
     sign,
     verify,
 )
+from tower_webhooks._headers import HeaderValue, parse_signature, parse_timestamp, require_canonical
+from tower_webhooks._secret import decode_secret
 from tower_webhooks._signing import KeyedHmacSha512
 
 from .values import BODY, NOW_MS, SECRET
@@ -30,10 +38,44 @@ timestamps = st.integers(min_value=0, max_value=10**16 - 1)
 header_values = st.one_of(st.none(), st.text(max_size=200), st.binary(max_size=200))
 
 
+def test_the_outer_hash_is_the_interpreters_own() -> None:
+    """CPython has its own SHA-512, so the HMAC's outer hash uses it (the fallback is tested below)."""
+    assert _signing._small_message_sha512 is not hashlib.sha512
+
+
+def test_the_outer_hash_is_openssls_in_fips_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In FIPS mode every hash must come from the validated OpenSSL module."""
+    monkeypatch.setattr(importlib.import_module("_hashlib"), "get_fips_mode", lambda: 1)
+    assert _signing._own_sha512() is hashlib.sha512
+
+
+def test_the_outer_hash_is_openssls_where_the_interpreters_own_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Builds that refuse their own hashes at use (some, in FIPS mode) fall back to hashlib's."""
+
+    def refused(data: bytes) -> None:
+        raise ValueError("[digital envelope routines] unsupported")
+
+    for module in ("_sha2", "_sha512"):
+        with suppress(ImportError):
+            monkeypatch.setattr(importlib.import_module(module), "sha512", refused)
+    assert _signing._own_sha512() is hashlib.sha512
+
+
+@pytest.mark.parametrize(
+    "outer_sha512",
+    [_signing._small_message_sha512, hashlib.sha512],
+    ids=["own", "hashlib"],
+)
 @given(key=st.binary(max_size=300), timestamp=st.binary(max_size=20), body=bodies)
-def test_keyed_hmac_equals_the_standard_library(key: bytes, timestamp: bytes, body: bytes) -> None:
-    """The precomputed key state gives exactly hmac.digest's HMAC-SHA512, for any key length."""
-    assert KeyedHmacSha512(key).digest(timestamp, body) == hmac.digest(key, timestamp + body, "sha512")
+def test_keyed_hmac_equals_the_standard_library(
+    outer_sha512: Callable[[bytes], Any], key: bytes, timestamp: bytes, body: bytes
+) -> None:
+    """The precomputed key states give exactly hmac.digest's HMAC-SHA512, for any key length."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_signing, "_small_message_sha512", outer_sha512)
+        keyed = KeyedHmacSha512(key)
+    expected = base64.b64encode(hmac.digest(key, timestamp + body, "sha512"))
+    assert keyed.signature(timestamp, body) == expected
 
 
 @given(key=keys, body=bodies, timestamp=timestamps, encode_as_hex=st.booleans())
@@ -105,3 +147,41 @@ def test_any_secret_text_is_accepted_or_invalid_secret(secret: str | bytes) -> N
     """A secret is either usable or an InvalidSecretError, never another exception."""
     with suppress(InvalidSecretError):
         Verifier(secret)
+
+
+def _accepted_by_the_contract(timestamp: HeaderValue, signature: HeaderValue, body: bytes) -> bool:
+    """Tower's contract written out the slow, obvious way: strict parsers, then hmac.digest."""
+    try:
+        digits, timestamp_ms = parse_timestamp(timestamp)
+        given = parse_signature(signature)
+        require_canonical(given)
+    except WebhookVerificationError:
+        return False
+    expected = base64.b64encode(hmac.digest(decode_secret(SECRET), digits + body, "sha512"))
+    return abs(timestamp_ms - NOW_MS) <= DEFAULT_TOLERANCE_MS and hmac.compare_digest(expected, given)
+
+
+def _as_sent(value: str) -> st.SearchStrategy[HeaderValue]:
+    """``value`` as a server may hand it over: text or bytes, blanks around, perhaps one character changed."""
+    blanks = st.sampled_from(["", " ", "\t", " \t "])
+    changed = st.builds(
+        lambda index, char: value[:index] + char + value[index + 1 :], st.integers(0, len(value) - 1), st.characters()
+    )
+    text = st.builds(lambda before, core, after: before + core + after, blanks, st.just(value) | changed, blanks)
+    ascii_bytes = text.filter(str.isascii).map(lambda sent: sent.encode("ascii"))
+    return st.one_of(text, ascii_bytes, header_values)
+
+
+@given(data=st.data(), timestamp_ms=st.integers(NOW_MS - 2 * DEFAULT_TOLERANCE_MS, NOW_MS + 2 * DEFAULT_TOLERANCE_MS))
+def test_verify_accepts_exactly_what_the_contract_accepts(data: st.DataObject, timestamp_ms: int) -> None:
+    """The hot path's shortcuts never accept what the strict parsers refuse, nor refuse what they accept."""
+    headers = sign(SECRET, BODY, timestamp_ms=timestamp_ms)
+    timestamp = data.draw(_as_sent(headers[TIMESTAMP_HEADER]), label="timestamp")
+    signature = data.draw(_as_sent(headers[SIGNATURE_HEADER]), label="signature")
+    try:
+        webhook = Verifier(SECRET, clock=lambda: NOW_MS).verify(timestamp, signature, BODY)
+    except WebhookVerificationError:
+        assert not _accepted_by_the_contract(timestamp, signature, BODY)
+    else:
+        assert _accepted_by_the_contract(timestamp, signature, BODY)
+        assert webhook == (int(timestamp.strip()), BODY)  # type: ignore[union-attr]

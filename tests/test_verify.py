@@ -138,7 +138,7 @@ class TestTimestamp:
         def explode(*args: object) -> bytes:
             raise AssertionError("HMAC computed for a malformed request")
 
-        monkeypatch.setattr(_signing.KeyedHmacSha512, "digest", explode)
+        monkeypatch.setattr(_signing.KeyedHmacSha512, "signature", explode)
         with pytest.raises(MalformedTimestampError):
             _verify("12a", GOOD_SIG)
         with pytest.raises(MalformedSignatureError):

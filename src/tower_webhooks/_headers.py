@@ -15,6 +15,7 @@ from .exceptions import MalformedSignatureError, MalformedTimestampError, Missin
 __all__ = [
     "MAX_TIMESTAMP_DIGITS",
     "SIGNATURE_HEADER",
+    "SIGNATURE_LENGTH",
     "TIMESTAMP_HEADER",
     "HeaderValue",
     "Headers",
@@ -34,6 +35,9 @@ SIGNATURE_HEADER = "X-Tower-Signature"
 MAX_TIMESTAMP_DIGITS = 16
 """Enough for microseconds until the year 2286; anything longer is not a timestamp."""
 
+SIGNATURE_LENGTH = 88
+"""Characters in the padded base64 of the 64 bytes of an HMAC-SHA512."""
+
 HeaderValue: TypeAlias = str | bytes | None
 _HeaderPairs: TypeAlias = Iterable[tuple[str | bytes, str | bytes]]
 
@@ -46,13 +50,13 @@ class SupportsItems(Protocol):
 
 Headers: TypeAlias = SupportsItems | _HeaderPairs
 
-_SIGNATURE_LENGTH = 88  # padded base64 of the 64 bytes of an HMAC-SHA512
 _DIGEST_SIZE = 64  # bytes in an HMAC-SHA512
 _BLANKS = b" \t"
 # Longer values are refused before any work is done on them; a valid one is at most 88 bytes.
 _MAX_HEADER_BYTES = 1024
 _TIMESTAMP_KEY = TIMESTAMP_HEADER.lower()
 _SIGNATURE_KEY = SIGNATURE_HEADER.lower()
+_NAME_LENGTHS = frozenset({len(TIMESTAMP_HEADER), len(SIGNATURE_HEADER)})
 
 
 def _as_ascii(
@@ -89,10 +93,6 @@ def parse_timestamp(value: HeaderValue) -> tuple[bytes, int]:
         MissingHeaderError: The header is absent, empty or only blanks.
         MalformedTimestampError: It is not 1 to 16 ASCII digits.
     """
-    if type(value) is str:  # the common case, decided in a few C calls; the rest explains failures
-        text = value.strip(" \t")
-        if 0 < len(text) <= MAX_TIMESTAMP_DIGITS and text.isascii() and text.isdigit():
-            return text.encode("ascii"), int(text)
     digits = _as_ascii(value, TIMESTAMP_HEADER, MalformedTimestampError)
     if len(digits) > MAX_TIMESTAMP_DIGITS or not digits.isdigit():
         raise MalformedTimestampError(
@@ -113,12 +113,8 @@ def parse_signature(value: HeaderValue) -> bytes:
         MissingHeaderError: The header is absent, empty or only blanks.
         MalformedSignatureError: It is not 88 characters ending in ``==``.
     """
-    if type(value) is str:  # the common case, decided in a few C calls; the rest explains failures
-        text = value.strip(" \t")
-        if len(text) == _SIGNATURE_LENGTH and text.isascii() and text.endswith("=="):
-            return text.encode("ascii")
     encoded = _as_ascii(value, SIGNATURE_HEADER, MalformedSignatureError)
-    if len(encoded) != _SIGNATURE_LENGTH or not encoded.endswith(b"=="):
+    if len(encoded) != SIGNATURE_LENGTH or not encoded.endswith(b"=="):
         raise _malformed_signature(encoded)
     return encoded
 
@@ -142,7 +138,7 @@ def require_canonical(encoded: bytes) -> None:
 
 def _malformed_signature(encoded: bytes) -> MalformedSignatureError:
     return MalformedSignatureError(
-        f"the {SIGNATURE_HEADER} header must be {_SIGNATURE_LENGTH} characters of padded standard "
+        f"the {SIGNATURE_HEADER} header must be {SIGNATURE_LENGTH} characters of padded standard "
         f"base64 (an HMAC-SHA512), got {_preview(encoded)}{_signature_hint(encoded)}"
     )
 
@@ -158,7 +154,7 @@ def _signature_hint(encoded: bytes) -> str:
         return ": it uses the URL-safe alphabet; Tower sends standard base64 (+ and /)"
     if b" " in encoded or b"\t" in encoded:
         return ": it has whitespace inside"
-    if len(encoded) == _SIGNATURE_LENGTH - 2 and not encoded.endswith(b"="):
+    if len(encoded) == SIGNATURE_LENGTH - 2 and not encoded.endswith(b"="):
         return ": it lacks the '==' padding Tower sends"
     if len(encoded) == 128 and all(char in b"0123456789abcdefABCDEF" for char in encoded):
         return ": it looks hex-encoded; Tower sends base64"
@@ -188,6 +184,8 @@ def find_tower_headers(headers: Headers) -> tuple[HeaderValue, HeaderValue]:
     timestamp: HeaderValue = None
     signature: HeaderValue = None
     for name, value in pairs:
+        if len(name) not in _NAME_LENGTHS:  # most headers, decided without decoding their name
+            continue
         key = name.lower() if isinstance(name, str) else name.decode("latin-1").lower()
         if key == _TIMESTAMP_KEY:
             if timestamp is not None:

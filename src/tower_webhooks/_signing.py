@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import binascii
 import hashlib
+import importlib
 import time
-from typing import TypeAlias
+from collections.abc import Callable
+from typing import Any, TypeAlias
 
 from ._headers import MAX_TIMESTAMP_DIGITS, SIGNATURE_HEADER, TIMESTAMP_HEADER
 from ._secret import Secret, SecretEncoding, decode_secret
@@ -18,6 +20,31 @@ __all__ = ["Body", "KeyedHmacSha512", "current_time_ms", "require_body", "sign"]
 
 Body: TypeAlias = bytes | bytearray | memoryview
 
+
+def _own_sha512() -> Callable[[bytes], Any]:
+    """CPython's own SHA-512 constructor, or hashlib's where that is missing, refused, or not FIPS-approved.
+
+    It is ``_sha2.sha512`` from Python 3.12 and ``_sha512.sha512`` before. Some builds leave it
+    out, some refuse it at use when OpenSSL runs in FIPS mode, and in FIPS mode every hash must
+    come from the validated OpenSSL module anyway.
+    """
+    try:
+        fips_mode = importlib.import_module("_hashlib").get_fips_mode()
+    except (ImportError, AttributeError):  # no OpenSSL at all, or a build without the query
+        fips_mode = 0
+    if fips_mode:
+        return hashlib.sha512
+    for module in ("_sha2", "_sha512"):
+        try:
+            constructor: Callable[[bytes], Any] = importlib.import_module(module).sha512
+            constructor(b"")
+        except (ImportError, AttributeError, ValueError):
+            continue
+        return constructor
+    return hashlib.sha512
+
+
+_small_message_sha512 = _own_sha512()
 _BLOCK_SIZE = hashlib.sha512().block_size
 _INNER_PAD = bytes(byte ^ 0x36 for byte in range(256))
 _OUTER_PAD = bytes(byte ^ 0x5C for byte in range(256))
@@ -28,9 +55,15 @@ class KeyedHmacSha512:
 
     ``hmac.new(key, digestmod="sha512").copy()`` gives the same digests, but with OpenSSL 3 every
     HMAC object pays a provider lookup and the wrapper adds Python calls: copying two plain
-    ``hashlib`` states is about 40% faster for a 1 KiB body (see ``bench/``). The construction
-    is the one ``hmac.HMAC`` itself uses without OpenSSL, and the tests check it against
-    ``hmac.digest`` for arbitrary keys and messages.
+    hash states is about 40% faster for a 1 KiB body (see ``bench/``). The construction is the
+    one ``hmac.HMAC`` itself uses without OpenSSL, and the tests check it against ``hmac.digest``
+    for arbitrary keys and messages.
+
+    The inner hash runs over the body, so it uses OpenSSL (``hashlib``), the fastest at hashing.
+    The outer hash only ever sees one 64-byte digest, so it uses CPython's own SHA-512 where that
+    may be used: copying and finishing its state costs about half of OpenSSL's in a tight loop,
+    and a fifth in a running server, where OpenSSL's contexts are no longer in the CPU caches
+    (``docs/performance.md``).
     """
 
     __slots__ = ("_inner", "_outer")
@@ -40,23 +73,23 @@ class KeyedHmacSha512:
             key = hashlib.sha512(key).digest()
         key = key.ljust(_BLOCK_SIZE, b"\0")
         self._inner = hashlib.sha512(key.translate(_INNER_PAD))
-        self._outer = hashlib.sha512(key.translate(_OUTER_PAD))
+        self._outer = _small_message_sha512(key.translate(_OUTER_PAD))
 
     def __repr__(self) -> str:
         return "KeyedHmacSha512(<key redacted>)"
 
-    def digest(self, timestamp_digits: bytes, body: Body) -> bytes:
-        """Return the 64-byte HMAC of ``timestamp_digits + body``, without joining them."""
+    def signature(self, timestamp_digits: bytes, body: Body) -> bytes:
+        """Return the ``X-Tower-Signature`` value for ``timestamp_digits + body``, without joining them.
+
+        The value is padded standard base64 of the 64-byte HMAC: the one canonical encoding, so
+        a header equal to it is well formed by construction.
+        """
         inner = self._inner.copy()
         inner.update(timestamp_digits)
         inner.update(body)
         outer = self._outer.copy()
         outer.update(inner.digest())
-        return outer.digest()
-
-    def signature(self, timestamp_digits: bytes, body: Body) -> bytes:
-        """Return the ``X-Tower-Signature`` value for this message: padded standard base64."""
-        return binascii.b2a_base64(self.digest(timestamp_digits, body), newline=False)
+        return binascii.b2a_base64(outer.digest(), newline=False)
 
 
 def current_time_ms() -> int:

@@ -6,11 +6,21 @@ import functools
 import hmac
 import json
 from collections.abc import Callable, Sequence
+from time import time_ns as _time_ns
 from typing import Any, NamedTuple, cast
 
-from ._headers import Headers, HeaderValue, find_tower_headers, parse_signature, parse_timestamp, require_canonical
+from ._headers import (
+    MAX_TIMESTAMP_DIGITS,
+    SIGNATURE_LENGTH,
+    Headers,
+    HeaderValue,
+    find_tower_headers,
+    parse_signature,
+    parse_timestamp,
+    require_canonical,
+)
 from ._secret import Secret, SecretEncoding, decode_secrets
-from ._signing import Body, KeyedHmacSha512, current_time_ms, require_body
+from ._signing import Body, KeyedHmacSha512, require_body
 from .exceptions import InvalidPayloadError, InvalidSecretError, SignatureMismatchError, TimestampOutsideToleranceError
 
 __all__ = ["DEFAULT_TOLERANCE_MS", "VerifiedWebhook", "Verifier", "verify"]
@@ -121,9 +131,9 @@ class Verifier:
         secret_encoding: SecretEncoding = "base64",
         clock: Callable[[], int] | None = None,
     ) -> None:
-        self._keys = _key_states(_as_tuple(secret), secret_encoding)
+        self._keys = tuple(KeyedHmacSha512(key) for key in decode_secrets(_as_tuple(secret), secret_encoding))
         self._tolerance_ms = _check_tolerance(tolerance_ms)
-        self._clock = current_time_ms if clock is None else clock
+        self._clock = clock  # None: the system clock, read inline on the hot path
 
     def __repr__(self) -> str:
         return f"Verifier(secrets=<{len(self._keys)} redacted>, tolerance_ms={self._tolerance_ms})"
@@ -147,7 +157,39 @@ class Verifier:
             SignatureMismatchError: No live secret signed these bytes.
             TypeError: ``raw_body`` is not bytes-like (pass the raw body, not text or JSON).
         """
-        return _verify(self._keys, self._tolerance_ms, self._clock, timestamp_header, signature_header, raw_body)
+        # Every request comes through here, so the common case (ASCII headers of the right shape)
+        # is decided in a few C calls; any doubt goes to the parsers, which strip surrounding
+        # blanks or raise the error that says what is wrong (docs/performance.md has the figures).
+        body = raw_body if type(raw_body) is bytes else require_body(raw_body)
+        if type(timestamp_header) is bytes and type(signature_header) is bytes:  # as ASGI servers give them
+            digits, given = timestamp_header, signature_header
+        else:
+            try:
+                digits = timestamp_header.encode("ascii")  # type: ignore[union-attr]
+                given = signature_header.encode("ascii")  # type: ignore[union-attr]
+            except (AttributeError, UnicodeEncodeError):  # None, a mix, or text that is not ASCII
+                digits = given = b""
+        if len(digits) <= MAX_TIMESTAMP_DIGITS and digits.isdigit():
+            timestamp_ms = int(digits)
+        else:
+            digits, timestamp_ms = parse_timestamp(timestamp_header)
+        if len(given) != SIGNATURE_LENGTH:
+            given = parse_signature(signature_header)
+        tolerance_ms = self._tolerance_ms
+        if tolerance_ms is not None:
+            now = _time_ns() // 1_000_000 if self._clock is None else self._clock()
+            if abs(now - timestamp_ms) > tolerance_ms:
+                raise _outside_tolerance(timestamp_ms, now, tolerance_ms)
+        matched = False
+        for key in self._keys:  # every key, even after a match: the time taken reveals nothing
+            matched |= hmac.compare_digest(key.signature(digits, body), given)
+        if not matched:  # the expected value is canonical base64: only now is a malformed one told apart
+            require_canonical(parse_signature(signature_header))
+            raise SignatureMismatchError(
+                "the signature does not match the body and timestamp: the body was changed "
+                "(re-serialised JSON?), or it was signed with another secret"
+            )
+        return _new_verified_webhook(VerifiedWebhook, (timestamp_ms, body))
 
     def verify_headers(self, headers: Headers, raw_body: Body) -> VerifiedWebhook:
         """Verify one request given all its headers, looked up case-insensitively.
@@ -163,6 +205,12 @@ class Verifier:
         timestamp, signature = find_tower_headers(headers)
         return self.verify(timestamp, signature, raw_body)
 
+    def _at(self, now_ms: int) -> Verifier:
+        """This verifier with the clock stopped at ``now_ms``, sharing its key states."""
+        stopped = object.__new__(Verifier)
+        stopped._keys, stopped._tolerance_ms, stopped._clock = self._keys, self._tolerance_ms, lambda: now_ms
+        return stopped
+
 
 def _as_tuple(secret: Secret | Sequence[Secret]) -> tuple[Secret, ...]:
     if isinstance(secret, (str, bytes)):
@@ -174,41 +222,15 @@ def _as_tuple(secret: Secret | Sequence[Secret]) -> tuple[Secret, ...]:
     return tuple(cast("Sequence[Secret]", secret))  # mypy cannot narrow bytes (a Sequence[int]) away
 
 
-def _key_states(secrets: tuple[Secret, ...], encoding: SecretEncoding) -> tuple[KeyedHmacSha512, ...]:
-    return tuple(KeyedHmacSha512(key) for key in decode_secrets(secrets, encoding))
+@functools.lru_cache(maxsize=8)
+def _cached_verifier(secrets: tuple[Secret, ...], encoding: SecretEncoding, tolerance_ms: int | None) -> Verifier:
+    """The verifier behind :func:`verify` for one set of arguments.
 
-
-# verify() is given the secret on every call; without this cache, decoding it and scheduling
-# the HMAC key would cost more than hashing a 1 KiB body. It holds the key states of the last
-# few secrets used, which live in the process anyway (in its configuration).
-_cached_key_states = functools.lru_cache(maxsize=8)(_key_states)
-
-
-def _verify(  # noqa: PLR0917 (private: the one definition behind Verifier.verify and verify)
-    keys: tuple[KeyedHmacSha512, ...],
-    tolerance_ms: int | None,
-    clock: Callable[[], int],
-    timestamp_header: HeaderValue,
-    signature_header: HeaderValue,
-    raw_body: Body,
-) -> VerifiedWebhook:
-    body = raw_body if type(raw_body) is bytes else require_body(raw_body)
-    digits, timestamp_ms = parse_timestamp(timestamp_header)
-    given = parse_signature(signature_header)
-    if tolerance_ms is not None:
-        now = clock()
-        if abs(now - timestamp_ms) > tolerance_ms:
-            raise _outside_tolerance(timestamp_ms, now, tolerance_ms)
-    matched = False
-    for key in keys:  # every key, even after a match: the time taken reveals nothing
-        matched |= hmac.compare_digest(key.signature(digits, body), given)
-    if not matched:
-        require_canonical(given)
-        raise SignatureMismatchError(
-            "the signature does not match the body and timestamp: the body was changed "
-            "(re-serialised JSON?), or it was signed with another secret"
-        )
-    return _new_verified_webhook(VerifiedWebhook, (timestamp_ms, body))
+    :func:`verify` is given the secret on every call; without this cache, decoding it and
+    scheduling the HMAC key would cost more than hashing a 1 KiB body. It holds the verifiers of
+    the last few secrets used, which live in the process anyway (in its configuration).
+    """
+    return Verifier(secrets, tolerance_ms=tolerance_ms, secret_encoding=encoding)
 
 
 def verify(
@@ -242,6 +264,7 @@ def verify(
 
     .. versionadded:: 0.1.0
     """
-    keys = _cached_key_states(_as_tuple(secret), secret_encoding)
-    clock = current_time_ms if now_ms is None else (lambda: now_ms)
-    return _verify(keys, _check_tolerance(tolerance_ms), clock, timestamp_header, signature_header, raw_body)
+    verifier = _cached_verifier(_as_tuple(secret), secret_encoding, _check_tolerance(tolerance_ms))
+    if now_ms is not None:
+        verifier = verifier._at(now_ms)
+    return verifier.verify(timestamp_header, signature_header, raw_body)

@@ -128,9 +128,7 @@ class TowerWebhookMiddleware:
             await self.app(scope, receive, send)
             return
         try:
-            # With Transfer-Encoding the server ignores Content-Length (RFC 9112, section 6.3), and so do we.
-            chunked = _header(scope, b"transfer-encoding") is not None
-            declared = None if chunked else parse_content_length(_header(scope, b"content-length"))
+            declared = _declared_length(scope)
             self._guard.check_length(declared)
             body = await self._read(receive)
             if body is not None and declared is not None:
@@ -197,8 +195,19 @@ class TowerWebhookMiddleware:
         return status
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
-    return next((value.decode("latin-1") for key, value in scope["headers"] if key.lower() == name), None)
+def _declared_length(scope: Scope) -> int | None:
+    """The body's ``Content-Length`` (the first one), or ``None`` if absent, malformed or chunked.
+
+    With ``Transfer-Encoding`` the server ignores ``Content-Length`` (RFC 9112, section 6.3), and so do we.
+    """
+    length: bytes | None = None
+    for name, value in scope["headers"]:
+        key = name.lower()
+        if key == b"transfer-encoding":
+            return None
+        if key == b"content-length" and length is None:
+            length = value
+    return None if length is None else parse_content_length(length.decode("latin-1"))
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:
