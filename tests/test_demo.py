@@ -12,9 +12,9 @@ def test_demo_gets_every_verdict_right() -> None:
         [sys.executable, "-m", "tower_webhooks", "demo"], capture_output=True, text=True, timeout=120, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "13 of 13 requests got the expected verdict." in result.stdout
+    assert "14 of 14 requests got the expected verdict." in result.stdout
     rows = [line for line in result.stdout.splitlines() if line.startswith(("pass ", "FAIL "))]
-    assert len(rows) == 13
+    assert len(rows) == 14
     assert all(row.startswith("pass ") for row in rows)
-    for reason in ("signature_mismatch", "timestamp_too_old", "missing_header"):
+    for reason in ("signature_mismatch", "timestamp_too_old", "timestamp_too_new", "missing_header"):
         assert f"400 {reason}" in result.stdout

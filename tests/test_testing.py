@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import subprocess
 import sys
 
 import pytest
 
-from tower_webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, Verifier, WebhookVerificationError
+from tower_webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, Verifier, WebhookVerificationError, sign
 from tower_webhooks.testing import Delivery, TowerSigner
 
 from .values import NOW_MS, SECRET
@@ -64,6 +65,30 @@ def test_forgeries_differ_from_the_valid_request_in_one_thing(signer: TowerSigne
         changed |= {"body"} if forgery.body != valid.body else set()
         assert changed, forgery.name
         assert changed <= {"body", TIMESTAMP_HEADER, SIGNATURE_HEADER}, forgery.name
+
+
+def test_the_tampered_signature_differs_in_one_bit_and_never_only_in_letter_case() -> None:
+    """One bit of the digest is flipped, so the forgery is never the genuine signature in other letter case.
+
+    Regression: the first base64 character used to be replaced by ``A`` (or ``B``), which turned a
+    leading ``a`` into ``A``: about one signature in 64 then passed an endpoint that compares
+    signatures case-insensitively.
+    """
+    now = NOW_MS
+    signer = TowerSigner(SECRET, clock=lambda: now)  # reads the loop's `now` below
+    leading_a = 0
+    for now in range(NOW_MS, NOW_MS + 512):
+        genuine = sign(SECRET, BODY, timestamp_ms=now)[SIGNATURE_HEADER]
+        forgery = signer.forgeries(BODY)[1]
+        assert forgery.name == "tampered signature"
+        tampered = forgery.headers[SIGNATURE_HEADER]
+        difference = int.from_bytes(base64.b64decode(genuine), "big") ^ int.from_bytes(
+            base64.b64decode(tampered), "big"
+        )
+        assert bin(difference).count("1") == 1, (genuine, tampered)
+        assert tampered.lower() != genuine.lower(), (genuine, tampered)
+        leading_a += genuine.startswith("a")
+    assert leading_a, "no genuine signature began with 'a': the case the old forgery got wrong was not tried"
 
 
 def test_stale_forgeries_fall_outside_the_given_tolerance() -> None:

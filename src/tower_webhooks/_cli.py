@@ -211,10 +211,10 @@ def _parser() -> argparse.ArgumentParser:
             "delivered. 201, 204, other codes and timeouts are failures (Tower retries them); redirects "
             "are never followed and their Location is shown (a missing or extra trailing slash shows up "
             "this way). Prints the time to the headers and to the last byte.\n\n"
-            "With --check, also sends "
-            "forged and broken requests (a flipped signature bit, a changed body, a replay from an hour "
-            "ago, a timestamp in seconds, another secret, each header missing) and prints a table: a "
-            "correct endpoint answers 200 to the genuine request and 4xx to every other.\n\n"
+            "With --check, also sends forged and broken requests (a changed body, a flipped signature "
+            "bit, another secret, a replay from an hour ago, a timestamp an hour ahead, a timestamp in "
+            "seconds, each header missing) and prints a table: a correct endpoint answers 200 to the "
+            "genuine request and 4xx to every other.\n\n"
             f"The body is --body FILE, stdin (--body -), or --sample NAME (default: {_DEFAULT_SEND_SAMPLE})."
         ),
         epilog=f"""examples:

@@ -17,7 +17,8 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from ._headers import SIGNATURE_HEADER, TIMESTAMP_HEADER
+from ._forgeries import forge
+from ._headers import TIMESTAMP_HEADER
 from ._secret import Secret, generate_secret
 from ._signing import Body, current_time_ms, require_body, sign
 from ._verify import DEFAULT_TOLERANCE_MS
@@ -117,23 +118,15 @@ class TowerSigner:
             body: The raw bytes to send, or a mapping to send as compact JSON.
         """
         raw = _as_bytes(body)
-        now = self._clock()
-        beyond = self._tolerance_ms + _MARGIN_MS
-
-        def signed(timestamp_ms: int = now, secret: Secret = self._secret) -> dict[str, str]:
-            return _headers(sign(secret, raw, timestamp_ms=timestamp_ms))
-
-        valid = signed()
-        tampered_signature = {**valid, SIGNATURE_HEADER: _flip(valid[SIGNATURE_HEADER])}
-        return (
-            Delivery("tampered body", raw + b" ", valid, "signature_mismatch"),
-            Delivery("tampered signature", raw, tampered_signature, "signature_mismatch"),
-            Delivery("wrong secret", raw, signed(secret=self._other_secret), "signature_mismatch"),
-            Delivery("stale timestamp", raw, signed(now - beyond), "timestamp_too_old"),
-            Delivery("future timestamp", raw, signed(now + beyond), "timestamp_too_new"),
-            Delivery("timestamp in seconds", raw, signed(now // 1000), "timestamp_too_old"),
-            Delivery("missing signature", raw, _without(valid, SIGNATURE_HEADER), "missing_header"),
-            Delivery("missing timestamp", raw, _without(valid, TIMESTAMP_HEADER), "missing_header"),
+        forged = forge(
+            self._secret,
+            raw,
+            now_ms=self._clock(),
+            outside_ms=self._tolerance_ms + _MARGIN_MS,
+            other_secret=self._other_secret,
+        )
+        return tuple(
+            Delivery(forgery.name, forgery.body, _headers(forgery.headers), forgery.reason) for forgery in forged
         )
 
 
@@ -145,12 +138,3 @@ def _as_bytes(body: Body | Mapping[str, object]) -> bytes:
 
 def _headers(signed: dict[str, str]) -> dict[str, str]:
     return {"Content-Type": "application/json", **signed}
-
-
-def _without(headers: dict[str, str], name: str) -> dict[str, str]:
-    return {key: value for key, value in headers.items() if key != name}
-
-
-def _flip(signature: str) -> str:
-    """Change the first character of a signature, keeping it well-formed base64."""
-    return ("B" if signature[0] == "A" else "A") + signature[1:]

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -15,9 +16,12 @@ import pytest
 
 from tests.cli.helpers import TIMEOUT_S, Endpoint, Respond, answer, run, stall
 from tests.values import SECRET
-from tower_webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, Verifier, verify
+from tower_webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, Verifier, WebhookVerificationError, verify
 from tower_webhooks._receiver import ReceiverServer
 from tower_webhooks._samples import sample_body
+from tower_webhooks._secret import SecretEncoding
+from tower_webhooks._send import check_cases
+from tower_webhooks.testing import TowerSigner
 
 Start = Callable[[Respond], Endpoint]
 
@@ -153,14 +157,30 @@ def test_bad_timeout_is_a_usage_error(value: str) -> None:
     assert run("send", "http://127.0.0.1:1/", "--timeout", value).code == 2
 
 
+@pytest.mark.parametrize(
+    ("secret", "encoding"), [(SECRET, "base64"), ("00ff" * 16, "hex"), ("a raw secret, used as is", "raw")]
+)
+def test_check_sends_the_genuine_request_then_the_testing_forgeries(secret: str, encoding: SecretEncoding) -> None:
+    """The rows are the genuine request, then TowerSigner.forgeries() in its order, each refused for its reason."""
+    genuine, *forged = check_cases(secret, encoding, sample_body("test-event.json"))
+    verifier = Verifier(secret, secret_encoding=encoding)
+    verifier.verify_headers(genuine.headers, genuine.body)
+    assert [case.reason for case in forged] == [forgery.reason for forgery in TowerSigner().forgeries()]
+    assert len({case.description for case in forged}) == len(forged)
+    for case in forged:
+        with pytest.raises(WebhookVerificationError) as caught:
+            verifier.verify_headers(case.headers, case.body)
+        assert caught.value.reason == case.reason, case.description
+
+
 def test_check_passes_a_correct_endpoint(receiver: str) -> None:
     """Against the library's own receiver every row passes and the exit code is 0."""
     result = run("send", "--check", receiver)
     assert result.code == 0, result.out + result.err
     rows = [line for line in result.out.splitlines() if line.startswith(("pass ", "FAIL "))]
-    assert len(rows) == 8
+    assert len(rows) == 9
     assert all(row.startswith("pass ") for row in rows)
-    assert "8 of 8 checks passed" in result.out
+    assert "9 of 9 checks passed" in result.out
     assert SECRET not in result.out + result.err
 
 
@@ -172,9 +192,9 @@ def test_check_fails_an_endpoint_that_accepts_everything(endpoint: Start) -> Non
     rows = [line for line in result.out.splitlines() if line.startswith(("pass ", "FAIL "))]
     assert rows[0].startswith("pass ")
     assert all(row.startswith("FAIL ") and "accepted a request that is not Tower's" in row for row in rows[1:])
-    assert len(rows) == 8
-    assert "1 of 8 checks passed." in result.out
-    assert len({request.client_port for request in target.received}) == 8  # a fresh connection each
+    assert len(rows) == 9
+    assert "1 of 9 checks passed." in result.out
+    assert len({request.client_port for request in target.received}) == 9  # a fresh connection each
 
 
 def test_check_fails_an_endpoint_that_crashes_on_bad_requests(endpoint: Start) -> None:
@@ -184,6 +204,33 @@ def test_check_fails_an_endpoint_that_crashes_on_bad_requests(endpoint: Start) -
     assert result.code == 1
     assert "a server error, not a rejection: answer 400" in result.out
     assert "Tower counts only an exact 200, so it retries a 500" in result.out
+
+
+def test_check_fails_an_endpoint_that_checks_only_a_timestamps_age(endpoint: Start) -> None:
+    """An endpoint that rejects old timestamps but not future ones fails the future row, and only that row.
+
+    Regression: ``send --check`` sent no request from the future, so such an endpoint passed every row.
+    """
+    verifier = Verifier(SECRET, tolerance_ms=None)
+
+    def age_only(handler: BaseHTTPRequestHandler, release: threading.Event) -> None:
+        request = target.received[-1]
+        try:
+            signed_ms = verifier.verify_headers(request.headers, request.body).timestamp_ms
+        except WebhookVerificationError:
+            answer(400)(handler, release)
+            return
+        too_old = time.time() * 1000 - signed_ms > 300_000
+        answer(400 if too_old else 200)(handler, release)
+
+    target = endpoint(age_only)
+    result = run("send", "--check", target.url)
+    assert result.code == 1, result.out + result.err
+    failed = [line for line in result.out.splitlines() if line.startswith("FAIL ")]
+    assert len(failed) == 1, result.out
+    assert "signed an hour from now" in failed[0]
+    assert "accepted a request that is not Tower's" in failed[0]
+    assert "8 of 9 checks passed." in result.out
 
 
 @pytest.mark.parametrize(("status", "code"), [(200, 0), (400, 1)])
@@ -231,7 +278,7 @@ def test_check_passes_the_flask_example_under_gunicorns_sync_worker(gunicorn_syn
     """Every row passes against a real server that answers with Content-Length and `Connection: close`."""
     result = run("send", "--check", gunicorn_sync_flask)
     assert result.code == 0, result.out + result.err
-    assert "8 of 8 checks passed" in result.out
+    assert "9 of 9 checks passed" in result.out
 
 
 def test_an_answer_cut_short_of_its_content_length_is_not_delivered(endpoint: Start) -> None:
