@@ -4,11 +4,16 @@ Each ```python block is complete on its own, as a reader copies it: it runs alon
 interpreter (it may configure Django, say), in an empty working directory, with
 ``TOWER_WEBHOOK_SECRET`` set. A block titled ``test_*.py`` is a test file: it is written out and
 run by pytest, and must pass. Shell examples use ```console and are not run.
+
+The API reference renders the package's docstrings with mkdocstrings, which links
+``[`Verifier`][tower_webhooks.Verifier]`` but prints a Sphinx role such as ``:class:`Verifier``` as
+it is: no docstring holds a role, and every link names a public object by the path users import.
 """
 
 from __future__ import annotations
 
 import ast
+import importlib
 import importlib.util
 import json
 import os
@@ -20,6 +25,7 @@ from pathlib import Path
 
 import pytest
 
+import tower_webhooks
 from tower_webhooks import generate_secret
 
 DOCS = Path(__file__).parent.parent / "docs"
@@ -31,6 +37,12 @@ NOT_RUN = {"console", "text", "json", "toml", "ini", "http"}
 # Modules only the test group installs: a page that needs a missing one is skipped in the matrix.
 OPTIONAL = {"django", "fastapi", "flask", "httpx", "pydantic", "redis", "starlette", "uvicorn", "werkzeug"}
 TIMEOUT_S = 120
+# The installed package: src/ under make test, the wheel's copy in the matrix.
+PACKAGE = Path(tower_webhooks.__file__).parent
+# A Sphinx role (:class:`X`, :py:meth:`X`, ...), which mkdocstrings shows as literal text.
+SPHINX_ROLE = re.compile(r":[a-z]+(?::[a-z]+)*:`[^`]*`")
+# A mkdocs-autorefs link: [`title`][identifier], or [`identifier`][] when the title is the identifier.
+CROSS_REFERENCE = re.compile(r"\[(?P<title>[^\[\]]+)\]\[(?P<identifier>[\w.]*)\]")
 
 # Runs one block as the main module, as `python example.py` would (Django's ROOT_URLCONF=__name__
 # needs that), with the page's file name and line numbers, so a traceback points into the page.
@@ -117,3 +129,73 @@ def test_example_runs(block: Block, tmp_path: Path) -> None:
     outcome = _run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test_file.name], tmp_path)
     assert outcome.returncode == 0, f"{block.page.name}:{block.line}\n{outcome.stdout}\n{outcome.stderr}"
     assert " passed" in outcome.stdout
+
+
+def _docstrings() -> list[tuple[str, str]]:
+    """Every docstring in the package (a string statement: modules, classes, functions, attributes)."""
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            match node:
+                case ast.Expr(value=ast.Constant(value=str() as text)):
+                    found.append((f"{path.relative_to(PACKAGE.parent)}:{node.lineno}", text))
+    return found
+
+
+def _why_not_public(identifier: str) -> str | None:
+    """Why ``identifier`` is not the path users import an object by, or ``None`` if it is.
+
+    Raises ``ImportError`` when the object's module needs a package that is not installed.
+    """
+    parts = identifier.split(".")
+    if any(part.startswith("_") for part in parts):
+        return "a private path: name the one users import"
+    for cut in range(len(parts), 0, -1):  # the longest prefix that is a module, then attributes
+        try:
+            target: object = importlib.import_module(".".join(parts[:cut]))
+        except ModuleNotFoundError as error:
+            if error.name is None or not f"{identifier}.".startswith(f"{error.name}."):
+                raise  # the module exists, and needs a package that is missing
+            continue
+        for name in parts[cut:]:
+            if name not in getattr(target, "__all__", [name]):
+                return f"{name} is not in its module's __all__"
+            if not hasattr(target, name):
+                return f"{name} does not exist"
+            target = getattr(target, name)
+        return None
+    return "no module to import it from"
+
+
+def _missing_package(error: ImportError) -> str:
+    """The package an import lacked: an adapter's friendly ``ImportError`` chains to it."""
+    if error.name is None and isinstance(error.__cause__, ImportError):
+        return _missing_package(error.__cause__)
+    return str(error.name).partition(".")[0]
+
+
+def test_no_docstring_holds_a_sphinx_role() -> None:
+    """The API reference shows no raw ``:class:`X``` role: docstrings link with ``[`X`][path]``."""
+    docstrings = _docstrings()
+    assert len(docstrings) > 100
+    roles = [f"{where}: {match[0]}" for where, text in docstrings for match in SPHINX_ROLE.finditer(text)]
+    assert not roles, "write [`Name`][tower_webhooks.Name] instead of a Sphinx role:\n" + "\n".join(roles)
+
+
+def test_every_docstring_link_names_a_public_object() -> None:
+    """Each link names an object by the path users import it from, even where mkdocs renders none."""
+    links = [(where, match) for where, text in _docstrings() for match in CROSS_REFERENCE.finditer(text)]
+    assert len(links) > 50
+    wrong, missing = [], set()
+    for where, match in links:
+        try:
+            why = _why_not_public(match["identifier"] or match["title"].strip("`"))
+        except ImportError as error:
+            missing.add(_missing_package(error))
+            continue
+        if why is not None:
+            wrong.append(f"{where}: {match[0]}: {why}")
+    assert not wrong, "\n".join(wrong)
+    if missing and "TOWER_WEBHOOKS_WHEEL" in os.environ and missing <= OPTIONAL:
+        pytest.skip(f"some links need {', '.join(sorted(missing))}, not installed in this matrix session")
+    assert not missing, f"install the test group: the linked modules need {', '.join(sorted(missing))}"

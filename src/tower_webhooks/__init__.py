@@ -5,7 +5,7 @@
     verifier = Verifier(secret)                          # once, at start-up
     webhook = verifier.verify_headers(headers, raw_body)  # per request; raises if forged
 
-Framework adapters live in :mod:`tower_webhooks.adapters` and are never imported from here, so
+Framework adapters live in ``tower_webhooks.adapters`` and are never imported from here, so
 the core stays free of dependencies.
 """
 

@@ -1,7 +1,8 @@
 """Tower's two headers: their names, finding them, and parsing them strictly.
 
 Everything here handles bytes that came over the network, so every failure ends in a
-:class:`WebhookVerificationError` subclass, never a bare ``ValueError`` or ``UnicodeError``.
+[`WebhookVerificationError`][tower_webhooks.WebhookVerificationError] subclass, never a bare
+``ValueError`` or ``UnicodeError``.
 """
 
 from __future__ import annotations
@@ -106,7 +107,7 @@ def parse_signature(value: HeaderValue) -> bytes:
     """Return the signature header's base64 text, checked for shape but not yet canonicality.
 
     The hot path compares this text with the canonical encoding of the expected HMAC: a value
-    equal to it is canonical by construction, so the full check (:func:`require_canonical`)
+    equal to it is canonical by construction, so the full check (``require_canonical``)
     runs only when the comparison fails, to tell a malformed value from a mismatch.
 
     Raises:

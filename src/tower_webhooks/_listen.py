@@ -32,7 +32,7 @@ class DeliveryLog:
     Args:
         out: Where the lines go.
         save_dir: Where captures go; ``None`` saves nothing.
-        count: Set :attr:`done` after this many deliveries; ``None`` never does.
+        count: Set ``done`` after this many deliveries; ``None`` never does.
     """
 
     def __init__(self, out: TextIO, *, save_dir: Path | None = None, count: int | None = None) -> None:

@@ -1,4 +1,4 @@
-"""The pytest plugin behind :mod:`tower_webhooks.testing`'s fixtures.
+"""The pytest plugin behind [`tower_webhooks.testing`][]'s fixtures.
 
 Registered through the ``pytest11`` entry point, so pytest loads it by itself and nothing else
 ever imports pytest. Disable it with ``-p no:tower_webhooks``.
@@ -22,5 +22,5 @@ def tower_webhook_secret() -> str:
 
 @pytest.fixture
 def tower_signer(tower_webhook_secret: str) -> TowerSigner:
-    """A :class:`~tower_webhooks.testing.TowerSigner` that signs with ``tower_webhook_secret``."""
+    """A [`TowerSigner`][tower_webhooks.testing.TowerSigner] that signs with ``tower_webhook_secret``."""
     return TowerSigner(tower_webhook_secret)

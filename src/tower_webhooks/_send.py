@@ -202,7 +202,7 @@ def deliver(url: str, body: bytes, headers: Mapping[str, str], *, timeout_s: flo
 
 
 class _DeadlineReader(io.RawIOBase):
-    """The reading side of a socket that gives up at one deadline, for :class:`http.client.HTTPResponse`.
+    """The reading side of a socket that gives up at one deadline, for ``http.client.HTTPResponse``.
 
     A socket timeout bounds each ``recv`` on its own, so an endpoint that trickles its answer a
     byte at a time never trips it: here each ``recv`` may wait only for what is left of the deadline.
@@ -218,7 +218,7 @@ class _DeadlineReader(io.RawIOBase):
         self.received = 0
 
     def makefile(self, mode: str) -> io.BufferedReader:
-        """What :class:`http.client.HTTPResponse` asks its socket for, and reads the answer through."""
+        """What ``http.client.HTTPResponse`` asks its socket for, and reads the answer through."""
         return io.BufferedReader(self)
 
     def readable(self) -> bool:

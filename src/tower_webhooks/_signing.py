@@ -1,4 +1,4 @@
-"""The one definition of what Tower signs, shared by verification and :func:`sign`.
+"""The one definition of what Tower signs, shared by verification and [`sign`][tower_webhooks.sign].
 
 Tower's signature is ``base64(HMAC-SHA512(key, timestamp_digits + raw_body))``: the timestamp
 header's ASCII digits, then the body bytes, with nothing between them.
@@ -141,7 +141,8 @@ def require_body(raw_body: object) -> bytes:
     """Return the body as ``bytes``, or explain why the caller passed the wrong thing.
 
     ``bytes`` is returned as is (no copy). A ``bytearray`` or ``memoryview`` is snapshotted
-    once, so the body a :class:`VerifiedWebhook` holds cannot change after it was verified.
+    once, so the body a [`VerifiedWebhook`][tower_webhooks.VerifiedWebhook] holds cannot change
+    after it was verified.
 
     Raises:
         TypeError: The body is text or parsed JSON rather than the raw bytes.

@@ -1,4 +1,7 @@
-"""Verifying a Tower webhook: :class:`Verifier` for hot paths, :func:`verify` for one call."""
+"""Verifying a Tower webhook, in a hot path or in one call.
+
+[`Verifier`][tower_webhooks.Verifier] for hot paths, [`verify`][tower_webhooks.verify] for one call.
+"""
 
 from __future__ import annotations
 
@@ -200,7 +203,9 @@ class Verifier:
             raw_body: The body exactly as received.
 
         Raises:
-            The same as :meth:`verify`; a Tower header given twice is malformed.
+            WebhookVerificationError: The subclass [`verify`][tower_webhooks.Verifier.verify]
+                names for the failure; a Tower header given twice is malformed.
+            TypeError: ``raw_body`` is not bytes-like (pass the raw body, not text or JSON).
         """
         timestamp, signature = find_tower_headers(headers)
         return self.verify(timestamp, signature, raw_body)
@@ -224,11 +229,12 @@ def _as_tuple(secret: Secret | Sequence[Secret]) -> tuple[Secret, ...]:
 
 @functools.lru_cache(maxsize=8)
 def _cached_verifier(secrets: tuple[Secret, ...], encoding: SecretEncoding, tolerance_ms: int | None) -> Verifier:
-    """The verifier behind :func:`verify` for one set of arguments.
+    """The verifier behind [`verify`][tower_webhooks.verify] for one set of arguments.
 
-    :func:`verify` is given the secret on every call; without this cache, decoding it and
-    scheduling the HMAC key would cost more than hashing a 1 KiB body. It holds the verifiers of
-    the last few secrets used, which live in the process anyway (in its configuration).
+    [`verify`][tower_webhooks.verify] is given the secret on every call; without this cache,
+    decoding it and scheduling the HMAC key would cost more than hashing a 1 KiB body. It holds
+    the verifiers of the last few secrets used, which live in the process anyway (in its
+    configuration).
     """
     return Verifier(secrets, tolerance_ms=tolerance_ms, secret_encoding=encoding)
 
@@ -245,22 +251,27 @@ def verify(
 ) -> VerifiedWebhook:
     """Verify one Tower webhook in one call.
 
-    For many requests, build a :class:`Verifier` once instead: it decodes the secret once.
+    For many requests, build a [`Verifier`][tower_webhooks.Verifier] once instead: it decodes the
+    secret once.
 
     Args:
         secret: The shared secret Tower showed (or a sequence of live secrets).
         timestamp_header: The ``X-Tower-Webhook-Timestamp`` value (``None`` if absent).
         signature_header: The ``X-Tower-Signature`` value (``None`` if absent).
         raw_body: The body exactly as received.
-        tolerance_ms: See :class:`Verifier`.
+        tolerance_ms: See [`Verifier`][tower_webhooks.Verifier].
         now_ms: The current Unix time in milliseconds; the system clock by default.
-        secret_encoding: See :class:`Verifier`.
+        secret_encoding: See [`Verifier`][tower_webhooks.Verifier].
 
     Returns:
         The verified webhook.
 
     Raises:
-        See :meth:`Verifier.verify`, and :class:`InvalidSecretError` for an unusable secret.
+        WebhookVerificationError: The subclass
+            [`Verifier.verify`][tower_webhooks.Verifier.verify] names for the failure.
+        InvalidSecretError: A secret is empty, cannot be decoded, or is under 16 bytes.
+        TypeError: ``raw_body`` is not bytes-like, or an argument has the wrong type.
+        ValueError: ``tolerance_ms`` is under 1,000 (it is in milliseconds).
 
     .. versionadded:: 0.1.0
     """

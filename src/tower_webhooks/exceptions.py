@@ -1,10 +1,11 @@
 """The exceptions tower-webhooks raises.
 
-Everything derives from :class:`TowerWebhooksError`. A request that must be rejected raises a
-:class:`WebhookVerificationError` subclass, whose ``reason`` is a stable machine-readable code
-(safe to log, to count in metrics and to send back to the caller). Configuration mistakes
-(:class:`InvalidSecretError`) are kept apart from bad requests on purpose: a broken deployment
-must never look like a sender's fault.
+Everything derives from [`TowerWebhooksError`][tower_webhooks.TowerWebhooksError]. A request that
+must be rejected raises a [`WebhookVerificationError`][tower_webhooks.WebhookVerificationError]
+subclass, whose ``reason`` is a stable machine-readable code (safe to log, to count in metrics and
+to send back to the caller). Configuration mistakes
+([`InvalidSecretError`][tower_webhooks.InvalidSecretError]) are kept apart from bad requests on
+purpose: a broken deployment must never look like a sender's fault.
 
 No message or attribute ever holds the secret, the key or the expected signature.
 """

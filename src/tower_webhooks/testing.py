@@ -1,9 +1,10 @@
 """Helpers for testing your own endpoint: requests signed the way Tower signs, and forgeries.
 
 Standard library only, so they work under any test runner. Under pytest, the ``tower_signer``
-fixture hands you a :class:`TowerSigner` with a fresh secret; override the
-``tower_webhook_secret`` fixture to sign with the secret your app is configured with. The
-fixtures come from a pytest plugin that this package registers, so there is nothing to set up.
+fixture hands you a [`TowerSigner`][tower_webhooks.testing.TowerSigner] with a fresh secret;
+override the ``tower_webhook_secret`` fixture to sign with the secret your app is configured
+with. The fixtures come from a pytest plugin that this package registers, so there is nothing to
+set up.
 
     def test_accepts_tower(client, tower_signer):
         delivery = tower_signer.delivery(b'{"event_type": "run.finished"}')
@@ -37,7 +38,7 @@ class Delivery:
         body: The exact bytes to send.
         headers: ``Content-Type`` and Tower's two headers (a forgery may lack one).
         reason: ``None`` if a correct endpoint accepts the request; otherwise the
-            :attr:`~tower_webhooks.WebhookVerificationError.reason` it must be rejected with,
+            [`reason`][tower_webhooks.WebhookVerificationError] it must be rejected with,
             which the adapters also send back as ``{"error": reason}``.
 
     .. versionadded:: 0.1.0
@@ -60,7 +61,8 @@ class TowerSigner:
 
     Args:
         secret: The secret your endpoint is configured with, base64-encoded like Tower's;
-            a fresh random one by default (read it back from :attr:`secret`).
+            a fresh random one by default (read it back from
+            [`secret`][tower_webhooks.testing.TowerSigner.secret]).
         tolerance_ms: Your endpoint's tolerance, so stale forgeries fall outside it.
         clock: Returns the current Unix time in milliseconds; the system clock by default.
 
@@ -101,7 +103,7 @@ class TowerSigner:
             timestamp_ms: The Unix time in milliseconds to sign at; the clock's by default.
 
         Returns:
-            A :class:`Delivery` a correct endpoint accepts.
+            A [`Delivery`][tower_webhooks.testing.Delivery] a correct endpoint accepts.
         """
         raw = _as_bytes(body)
         now = self._clock() if timestamp_ms is None else timestamp_ms

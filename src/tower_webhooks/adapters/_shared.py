@@ -1,6 +1,6 @@
 """What every framework adapter shares, so that the adapters themselves only translate.
 
-An adapter gets the headers and the raw body its framework's way and turns a :class:`Reply`
+An adapter gets the headers and the raw body its framework's way and turns a ``Reply``
 into its framework's response. Everything else is decided here, once for all of them: which
 verifier, how large a body may be, what each failure answers, and what runs around the handler.
 """
@@ -167,9 +167,9 @@ class Guard:
             configured value, called per request (decoded once per value), so that a missing or
             invalid one answers 500 and is logged.
         setting: What the log calls the configured value (such as ``'app.config["..."]'``).
-        tolerance_ms: See :class:`tower_webhooks.Verifier`.
+        tolerance_ms: See [`Verifier`][tower_webhooks.Verifier].
         max_body_bytes: The largest body accepted; larger ones answer 413 unread.
-        dedupe: Runs the handler once per delivery (see :mod:`tower_webhooks.dedupe`), or ``None``.
+        dedupe: Runs the handler once per delivery (see [`tower_webhooks.dedupe`][]), or ``None``.
 
     Raises:
         InvalidSecretError: A secret given as a value cannot be used, so start-up fails.
@@ -359,7 +359,7 @@ def guard_view(
         is_async: Whether the framework sees ``view`` as a coroutine function.
         guard: The adapter's guard.
         prepare: Called with the view's arguments; verifies and stores the webhook for the view.
-        respond: Turns a :class:`Reply` into the framework's response.
+        respond: Turns a ``Reply`` into the framework's response.
         finalize: Turns what the view returned into a response with a ``status_code``.
 
     Raises:

@@ -135,9 +135,9 @@ def verify_tower_webhook(
         view: The view, when used bare.
         secret: The secret (or live secrets), checked now; or a function that returns it, called
             per request. By default ``settings.TOWER_WEBHOOK_SECRET``, read per request.
-        tolerance_ms: See :class:`tower_webhooks.Verifier`.
+        tolerance_ms: See [`Verifier`][tower_webhooks.Verifier].
         max_body_bytes: The largest body accepted; ``DATA_UPLOAD_MAX_MEMORY_SIZE`` also applies.
-        dedupe: A :class:`~tower_webhooks.dedupe.Deduplicator`, so that the view runs once per
+        dedupe: A [`Deduplicator`][tower_webhooks.dedupe.Deduplicator], so that the view runs once per
             delivery: a copy of a handled delivery gets 200, a copy of one in progress 409. Sync
             views need a blocking store (``RedisStore``, ``DjangoCacheStore``); an asyncio store
             (``AsyncRedisStore``) suits ``async def`` views served by ASGI only, since under WSGI

@@ -121,9 +121,9 @@ def verify_tower_webhook(
         view: The view, when used bare.
         secret: The secret (or live secrets), checked now; or a function that returns it, called
             per request. By default ``app.config["TOWER_WEBHOOK_SECRET"]``, read per request.
-        tolerance_ms: See :class:`tower_webhooks.Verifier`.
+        tolerance_ms: See [`Verifier`][tower_webhooks.Verifier].
         max_body_bytes: The largest body accepted; Flask's ``MAX_CONTENT_LENGTH`` also applies.
-        dedupe: A :class:`~tower_webhooks.dedupe.Deduplicator`, so that the view runs once per
+        dedupe: A [`Deduplicator`][tower_webhooks.dedupe.Deduplicator], so that the view runs once per
             delivery: a copy of a handled delivery gets 200, a copy of one in progress 409. Its
             store must block (``RedisStore``, ``MemoryStore``): Flask runs each ``async def`` view
             in an event loop of its own, where a pooled asyncio client cannot be reused.

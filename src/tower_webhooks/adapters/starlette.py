@@ -49,11 +49,13 @@ _SETTING = "the secret= function's value"
 
 
 class WebhookRejected(HTTPException):
-    """A request :func:`verify_request` or :class:`TowerWebhook` refused, as an ``HTTPException``.
+    """A refused request, as an ``HTTPException``.
 
-    Starlette answers it with ``status_code`` and ``detail`` as text, FastAPI as ``{"detail": ...}``;
-    register :func:`webhook_rejected_handler` to answer ``{"error": reason, "detail": message}``
-    like the middleware and the other adapters.
+    [`verify_request`][tower_webhooks.adapters.starlette.verify_request] and
+    [`TowerWebhook`][tower_webhooks.adapters.starlette.TowerWebhook] raise it. Starlette answers
+    it with ``status_code`` and ``detail`` as text, FastAPI as ``{"detail": ...}``; register
+    [`webhook_rejected_handler`][tower_webhooks.adapters.starlette.webhook_rejected_handler] to
+    answer ``{"error": reason, "detail": message}`` like the middleware and the other adapters.
 
     Attributes:
         reason: The stable code of the failure, such as ``"signature_mismatch"``.
@@ -68,10 +70,11 @@ class WebhookRejected(HTTPException):
 
 
 async def webhook_rejected_handler(request: Request, exc: Exception) -> Response:
-    """Answer a :class:`WebhookRejected` as every adapter does: ``{"error": reason, "detail": message}``.
+    """Answer a refused request as every adapter does: ``{"error": reason, "detail": message}``.
 
-    A dependency cannot choose its response, so FastAPI would wrap the refusal in its own
-    ``{"detail": ...}``; register this handler once to keep one shape for every refusal::
+    It handles [`WebhookRejected`][tower_webhooks.adapters.starlette.WebhookRejected]. A dependency
+    cannot choose its response, so FastAPI would wrap the refusal in its own ``{"detail": ...}``;
+    register this handler once to keep one shape for every refusal::
 
         app = FastAPI(exception_handlers={WebhookRejected: webhook_rejected_handler})
 
@@ -94,9 +97,9 @@ class TowerWebhookMiddleware:
         secret: The secret or the live secrets, checked now; or a function that returns them,
             called per request, so that a missing one answers 500 and is logged.
         paths: The exact request paths (``scope["path"]``) that receive Tower webhooks.
-        tolerance_ms: See :class:`tower_webhooks.Verifier`.
+        tolerance_ms: See [`Verifier`][tower_webhooks.Verifier].
         max_body_bytes: The largest body accepted.
-        dedupe: A :class:`~tower_webhooks.dedupe.Deduplicator`, so that the endpoint runs once per
+        dedupe: A [`Deduplicator`][tower_webhooks.dedupe.Deduplicator], so that the endpoint runs once per
             delivery: a copy of a handled delivery gets 200, a copy of one in progress 409, and
             the claim is settled by the status the endpoint actually sent. Use an asyncio store
             (``AsyncRedisStore``) or ``MemoryStore``.
@@ -271,10 +274,12 @@ async def verify_request(
 
 
 class TowerWebhook:
-    """A FastAPI dependency that returns the verified webhook or raises :class:`WebhookRejected`.
+    """A FastAPI dependency that returns the verified webhook or refuses the request.
 
     ``webhook: VerifiedWebhook = Depends(TowerWebhook(secret=...))``; it also sets
-    ``request.state.tower_webhook``. Build it once, at import: the secret is decoded then.
+    ``request.state.tower_webhook``, and raises
+    [`WebhookRejected`][tower_webhooks.adapters.starlette.WebhookRejected] on a refusal. Build it
+    once, at import: the secret is decoded then.
 
     .. versionadded:: 0.1.0
     """
@@ -289,7 +294,10 @@ class TowerWebhook:
         self._guard = Guard(secret=secret, setting=_SETTING, tolerance_ms=tolerance_ms, max_body_bytes=max_body_bytes)
 
     async def __call__(self, request: Request) -> VerifiedWebhook:
-        """Verify the request FastAPI passes in; see :func:`verify_request`."""
+        """Verify the request FastAPI passes in.
+
+        See [`verify_request`][tower_webhooks.adapters.starlette.verify_request].
+        """
         webhook = await _verify(self._guard, request)
         # A dependency never sees the response, but the route's declared status is known already.
         status = getattr(request.scope.get("route"), "status_code", None)

@@ -2,7 +2,8 @@
 
 ``verify()`` is stateless, so inside the tolerance window a captured request can be replayed,
 and Tower itself sends a delivery again whenever it did not get an exact 200 in time. A
-:class:`Deduplicator` on a store shared by all workers lets the handler run once::
+[`Deduplicator`][tower_webhooks.dedupe.Deduplicator] on a store shared by all workers lets the
+handler run once::
 
     from tower_webhooks.dedupe import Deduplicator
     from tower_webhooks.dedupe.redis import RedisStore
@@ -19,9 +20,9 @@ and Tower itself sends a delivery again whenever it did not get an exact 200 in 
         raise
     admission.finish(status)               # 200: done for the retention period
 
-Stores: :class:`MemoryStore` (this module, one process), ``tower_webhooks.dedupe.redis``
-(``RedisStore``, ``AsyncRedisStore``; extra ``redis``) and ``tower_webhooks.dedupe.django``
-(``DjangoCacheStore``; extra ``django``).
+Stores: [`MemoryStore`][tower_webhooks.dedupe.MemoryStore] (this module, one process),
+``tower_webhooks.dedupe.redis`` (``RedisStore``, ``AsyncRedisStore``; extra ``redis``) and
+``tower_webhooks.dedupe.django`` (``DjangoCacheStore``; extra ``django``).
 """
 
 from ._deduplicator import (

@@ -81,11 +81,12 @@ class _Held(NamedTuple):
 
 
 class Admission:
-    """What :meth:`Deduplicator.begin` decided for one delivery.
+    """What [`Deduplicator.begin`][tower_webhooks.dedupe.Deduplicator.begin] decided for one delivery.
 
-    If :attr:`answer` is set, send it and do not run the handler. Otherwise run the handler and
-    then call :meth:`finish` (or :meth:`afinish`) exactly once with the status it answered,
-    or with 500 if it raised.
+    If ``answer`` is set, send it and do not run the handler. Otherwise run the handler and
+    then call [`finish`][tower_webhooks.dedupe.Admission.finish] (or
+    [`afinish`][tower_webhooks.dedupe.Admission.afinish]) exactly once with the status it
+    answered, or with 500 if it raised.
 
     Attributes:
         answer: The answer to send instead of running the handler, or ``None``.
@@ -111,14 +112,14 @@ class Admission:
 
         Raises:
             RuntimeError: The delivery was answered without the handler, or this is a second call.
-            TypeError: The store is an asyncio store: call :meth:`afinish`.
+            TypeError: The store is an asyncio store: call [`afinish`][tower_webhooks.dedupe.Admission.afinish].
         """
         held = self._take()
         if held is not None:
             held.deduplicator._settle(held, status)
 
     async def afinish(self, status: int) -> None:
-        """The asyncio form of :meth:`finish`, for ASGI apps (either kind of store)."""
+        """The asyncio form of [`finish`][tower_webhooks.dedupe.Admission.finish], for ASGI apps (any store)."""
         held = self._take()
         if held is not None:
             await held.deduplicator._asettle(held, status)
@@ -160,14 +161,16 @@ class Deduplicator:
     claimed again, and the late worker can then neither complete nor release it.
 
     Args:
-        store: Where claims live: :class:`MemoryStore` (the default, one process only),
-            ``RedisStore``/``AsyncRedisStore`` or ``DjangoCacheStore`` for several workers.
+        store: Where claims live: [`MemoryStore`][tower_webhooks.dedupe.MemoryStore] (the
+            default, one process only), ``RedisStore``/``AsyncRedisStore`` or
+            ``DjangoCacheStore`` for several workers.
         lease_ms: How long a claim holds while its handler runs. Make it longer than your
             slowest handler: past it, another copy may run the handler too.
         retention_ms: How long a handled delivery is remembered.
-        key: Derives the key from the verified webhook; :func:`body_sha256` by default. A
-            function of payload fields (say, a run id and event type) keeps two events with
-            identical bodies apart, but then it must never fail on a payload without them.
+        key: Derives the key from the verified webhook;
+            [`body_sha256`][tower_webhooks.dedupe.body_sha256] by default. A function of payload
+            fields (say, a run id and event type) keeps two events with identical bodies apart,
+            but then it must never fail on a payload without them.
         namespace: Prefixed to every key, so two endpoints can share one store.
         fail_open: When the store is unreachable, run the handler without deduplication
             instead of answering 503. Off by default: a 503 loses nothing, Tower retries.
@@ -223,17 +226,19 @@ class Deduplicator:
 
     @property
     def is_async(self) -> bool:
-        """Whether the store is an asyncio store, usable only through :meth:`abegin`."""
+        """Whether the store is asyncio: usable only through [`abegin`][tower_webhooks.dedupe.Deduplicator.abegin]."""
         return self._async_store is not None
 
     def begin(self, webhook: VerifiedWebhook) -> Admission:
         """Claim the delivery before its handler runs (blocking stores).
 
         Returns:
-            An :class:`Admission`: an answer to send now, or a claim to :meth:`~Admission.finish`.
+            An [`Admission`][tower_webhooks.dedupe.Admission]: an answer to send now, or a claim to
+            [`finish`][tower_webhooks.dedupe.Admission.finish].
 
         Raises:
-            TypeError: The store is an asyncio store (call :meth:`abegin`), or ``key`` did not
+            TypeError: The store is an asyncio store (call
+                [`abegin`][tower_webhooks.dedupe.Deduplicator.abegin]), or ``key`` did not
                 return a non-empty ``str``.
         """
         store = self._blocking_store("abegin() from an ASGI app")
@@ -245,10 +250,11 @@ class Deduplicator:
         return self._admit(key, owner, claim)
 
     async def abegin(self, webhook: VerifiedWebhook) -> Admission:
-        """The asyncio form of :meth:`begin`, for ASGI apps.
+        """The asyncio form of [`begin`][tower_webhooks.dedupe.Deduplicator.begin], for ASGI apps.
 
-        A blocking store is called directly: fine for :class:`MemoryStore`, which never waits
-        on I/O; over the network, give an asyncio store such as ``AsyncRedisStore``.
+        A blocking store is called directly: fine for
+        [`MemoryStore`][tower_webhooks.dedupe.MemoryStore], which never waits on I/O; over the
+        network, give an asyncio store such as ``AsyncRedisStore``.
         """
         key, owner = self._key_of(webhook), secrets.token_hex(16)
         try:

@@ -64,7 +64,7 @@ class MemoryStore:
         return len(self._entries)
 
     def claim(self, key: str, owner: str, *, lease_ms: int) -> Claim:
-        """See :meth:`Store.claim`."""
+        """See [`Store.claim`][tower_webhooks.dedupe.Store.claim]."""
         with self._lock:
             now = self._clock()
             entry = self._live(key, now)
@@ -76,7 +76,7 @@ class MemoryStore:
             return Claim("in_progress", entry.expires_at_ms - now)
 
     def complete(self, key: str, owner: str, *, retention_ms: int) -> bool:
-        """See :meth:`Store.complete`."""
+        """See [`Store.complete`][tower_webhooks.dedupe.Store.complete]."""
         with self._lock:
             now = self._clock()
             if not self._holds(key, owner, now):
@@ -85,7 +85,7 @@ class MemoryStore:
             return True
 
     def release(self, key: str, owner: str) -> bool:
-        """See :meth:`Store.release`."""
+        """See [`Store.release`][tower_webhooks.dedupe.Store.release]."""
         with self._lock:
             if not self._holds(key, owner, self._clock()):
                 return False

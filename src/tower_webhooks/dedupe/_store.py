@@ -19,8 +19,9 @@ __all__ = ["AsyncStore", "Claim", "Store", "StoreUnavailableError"]
 class StoreUnavailableError(TowerWebhooksError):
     """The store could not be reached or refused to write, so nothing is known about the key.
 
-    Stores raise it (chained to the backend's own error); :class:`Deduplicator` turns it into a
-    503 answer, which Tower retries later, unless it was built with ``fail_open=True``.
+    Stores raise it (chained to the backend's own error);
+    [`Deduplicator`][tower_webhooks.dedupe.Deduplicator] turns it into a 503 answer, which Tower
+    retries later, unless it was built with ``fail_open=True``.
 
     .. versionadded:: 0.1.0
     """
@@ -45,9 +46,11 @@ class Claim:
 
 
 class Store(Protocol):
-    """A store whose operations block: :class:`MemoryStore`, ``RedisStore``, ``DjangoCacheStore``.
+    """A store whose operations block: ``MemoryStore``, ``RedisStore``, ``DjangoCacheStore``.
 
-    Each method raises :class:`StoreUnavailableError` when the backend cannot answer.
+    [`MemoryStore`][tower_webhooks.dedupe.MemoryStore] keeps claims in one process. Each method
+    raises [`StoreUnavailableError`][tower_webhooks.dedupe.StoreUnavailableError] when the backend
+    cannot answer.
 
     .. versionadded:: 0.1.0
     """
@@ -77,19 +80,19 @@ class Store(Protocol):
 
 
 class AsyncStore(Protocol):
-    """The asyncio form of :class:`Store`, for ASGI apps: ``AsyncRedisStore``.
+    """The asyncio form of [`Store`][tower_webhooks.dedupe.Store], for ASGI apps: ``AsyncRedisStore``.
 
     .. versionadded:: 0.1.0
     """
 
     async def claim(self, key: str, owner: str, *, lease_ms: int) -> Claim:
-        """See :meth:`Store.claim`."""
+        """See [`Store.claim`][tower_webhooks.dedupe.Store.claim]."""
         ...
 
     async def complete(self, key: str, owner: str, *, retention_ms: int) -> bool:
-        """See :meth:`Store.complete`."""
+        """See [`Store.complete`][tower_webhooks.dedupe.Store.complete]."""
         ...
 
     async def release(self, key: str, owner: str) -> bool:
-        """See :meth:`Store.release`."""
+        """See [`Store.release`][tower_webhooks.dedupe.Store.release]."""
         ...

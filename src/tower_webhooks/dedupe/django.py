@@ -3,7 +3,7 @@
 The claim is the cache's atomic ``add``. Django's cache API has no compare-and-set, so
 completing and releasing read the owner, then write: a worker whose lease had *just* run out
 can still overwrite or delete a claim taken in between. Where that matters, use
-:class:`tower_webhooks.dedupe.redis.RedisStore`, whose compare-and-act is one script.
+[`tower_webhooks.dedupe.redis.RedisStore`][], whose compare-and-act is one script.
 
 .. versionadded:: 0.1.0
 """
@@ -79,7 +79,7 @@ class DjangoCacheStore:
         return f"DjangoCacheStore({cache})"
 
     def claim(self, key: str, owner: str, *, lease_ms: int) -> Claim:
-        """See :meth:`tower_webhooks.dedupe.Store.claim`."""
+        """See [`Store.claim`][tower_webhooks.dedupe.Store.claim]."""
         cache = self._backend()
         try:
             for _ in range(_CLAIM_ATTEMPTS):
@@ -96,7 +96,7 @@ class DjangoCacheStore:
         return Claim("in_progress")
 
     def complete(self, key: str, owner: str, *, retention_ms: int) -> bool:
-        """See :meth:`tower_webhooks.dedupe.Store.complete`."""
+        """See [`Store.complete`][tower_webhooks.dedupe.Store.complete]."""
         cache = self._backend()
         try:
             if not _held_by(cache.get(key), owner):
@@ -107,7 +107,7 @@ class DjangoCacheStore:
         return True
 
     def release(self, key: str, owner: str) -> bool:
-        """See :meth:`tower_webhooks.dedupe.Store.release`."""
+        """See [`Store.release`][tower_webhooks.dedupe.Store.release]."""
         cache = self._backend()
         try:
             if not _held_by(cache.get(key), owner):

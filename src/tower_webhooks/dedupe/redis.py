@@ -77,7 +77,7 @@ class RedisStore:
     """A store on Redis with redis-py's blocking client, shared by every worker.
 
     A dropped connection is tried once more (after Redis restarts, every pooled connection is
-    stale); any other failure raises :class:`~tower_webhooks.dedupe.StoreUnavailableError`.
+    stale); any other failure raises [`StoreUnavailableError`][tower_webhooks.dedupe.StoreUnavailableError].
 
     Args:
         client: A ``redis.Redis``. Give it a ``socket_timeout``: without one, a Redis that
@@ -108,15 +108,15 @@ class RedisStore:
         return f"RedisStore({self._client!r})"
 
     def claim(self, key: str, owner: str, *, lease_ms: int) -> Claim:
-        """See :meth:`tower_webhooks.dedupe.Store.claim`."""
+        """See [`Store.claim`][tower_webhooks.dedupe.Store.claim]."""
         return _claim_from(self._run(self._claim, key, _RUNNING + owner, lease_ms))
 
     def complete(self, key: str, owner: str, *, retention_ms: int) -> bool:
-        """See :meth:`tower_webhooks.dedupe.Store.complete`."""
+        """See [`Store.complete`][tower_webhooks.dedupe.Store.complete]."""
         return bool(self._run(self._complete, key, _RUNNING + owner, _DONE, retention_ms))
 
     def release(self, key: str, owner: str) -> bool:
-        """See :meth:`tower_webhooks.dedupe.Store.release`."""
+        """See [`Store.release`][tower_webhooks.dedupe.Store.release]."""
         return bool(self._run(self._release, key, _RUNNING + owner))
 
     @staticmethod
@@ -131,7 +131,7 @@ class RedisStore:
 
 
 class AsyncRedisStore:
-    """The asyncio form of :class:`RedisStore`, for Starlette and FastAPI.
+    """The asyncio form of [`RedisStore`][tower_webhooks.dedupe.redis.RedisStore], for Starlette and FastAPI.
 
     Args:
         client: A ``redis.asyncio.Redis``, with a ``socket_timeout``.
@@ -149,22 +149,25 @@ class AsyncRedisStore:
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> AsyncRedisStore:
-        """Connect to ``url``, with 5 s socket timeouts by default (see :meth:`RedisStore.from_url`)."""
+        """Connect to ``url``, with 5 s socket timeouts by default.
+
+        See [`RedisStore.from_url`][tower_webhooks.dedupe.redis.RedisStore.from_url].
+        """
         return cls(redis.asyncio.Redis.from_url(url, **{**_TIMEOUTS, **options}))
 
     def __repr__(self) -> str:
         return f"AsyncRedisStore({self._client!r})"
 
     async def claim(self, key: str, owner: str, *, lease_ms: int) -> Claim:
-        """See :meth:`tower_webhooks.dedupe.Store.claim`."""
+        """See [`Store.claim`][tower_webhooks.dedupe.Store.claim]."""
         return _claim_from(await self._run(self._claim, key, _RUNNING + owner, lease_ms))
 
     async def complete(self, key: str, owner: str, *, retention_ms: int) -> bool:
-        """See :meth:`tower_webhooks.dedupe.Store.complete`."""
+        """See [`Store.complete`][tower_webhooks.dedupe.Store.complete]."""
         return bool(await self._run(self._complete, key, _RUNNING + owner, _DONE, retention_ms))
 
     async def release(self, key: str, owner: str) -> bool:
-        """See :meth:`tower_webhooks.dedupe.Store.release`."""
+        """See [`Store.release`][tower_webhooks.dedupe.Store.release]."""
         return bool(await self._run(self._release, key, _RUNNING + owner))
 
     @staticmethod
