@@ -403,3 +403,68 @@ class TestJson:
             repr(VerifiedWebhook(NOW_MS, b"x" * 10_000))
             == f"VerifiedWebhook(timestamp_ms={NOW_MS}, body=<10000 bytes>)"
         )
+
+
+_STALE_TS = str(NOW_MS - DEFAULT_TOLERANCE_MS - 1)
+
+
+class TestTheFastPathKeepsTheParsersContract:
+    """Regressions from the hot path that trusts 88-character values before the parsers look at them."""
+
+    @pytest.mark.parametrize(
+        "signature",
+        [
+            pytest.param(GOOD_SIG[:86] + "A=", id="no-padding-str"),
+            pytest.param(GOOD_SIG[:86].encode() + b"A=", id="no-padding-bytes"),
+            pytest.param("A" * 88, id="all-letters"),
+            pytest.param(b"\xff" * 88, id="non-ascii-bytes"),
+            pytest.param(GOOD_SIG[:86].encode() + b"\0\0", id="nul-bytes"),
+            pytest.param(" " + GOOD_SIG[:85] + "==", id="blank-then-87"),
+            pytest.param(GOOD_SIG[:86] + " =", id="blank-in-padding"),
+        ],
+    )
+    def test_a_malformed_signature_is_named_before_a_stale_timestamp(self, signature: str | bytes) -> None:
+        """As the parsers order them: a signature of the wrong shape is malformed, whatever the time."""
+        timestamp = _STALE_TS.encode() if isinstance(signature, bytes) else _STALE_TS
+        with pytest.raises(MalformedSignatureError):
+            _verify(timestamp, signature)
+        with pytest.raises(MalformedSignatureError):
+            Verifier(SECRET, clock=lambda: NOW_MS).verify(timestamp, signature, BODY)
+
+    def test_the_default_clock_is_the_one_time_time_ns_gives(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """A test that pins time.time_ns pins the verifier too, as it pins sign() and TowerSigner."""
+        import time
+
+        monkeypatch.setattr(time, "time_ns", lambda: NOW_MS * 1_000_000)
+        assert Verifier(SECRET).verify(GOOD_TS, GOOD_SIG, BODY).timestamp_ms == NOW_MS
+        assert verify(SECRET, GOOD_TS, GOOD_SIG, BODY).timestamp_ms == NOW_MS
+
+    @pytest.mark.parametrize("header", [TIMESTAMP_HEADER, SIGNATURE_HEADER])
+    @pytest.mark.parametrize("garbage", [b"\xff", b"\xff" + b"A" * 45], ids=["short", "encodes-to-88"])
+    def test_non_ascii_bytes_through_email_message_are_malformed(self, header: str, garbage: bytes) -> None:
+        """email.message.Message hands a non-ASCII value over as an email.header.Header: malformed, not a TypeError."""
+        import email
+
+        headers = {**GOOD, header: garbage.decode("latin-1")}
+        raw = b"".join(f"{name}: {value}\r\n".encode("latin-1") for name, value in headers.items())
+        message = email.message_from_bytes(raw + b"\r\n")
+        error = MalformedTimestampError if header == TIMESTAMP_HEADER else MalformedSignatureError
+        with pytest.raises(error, match="non-ASCII"):
+            Verifier(SECRET, clock=lambda: NOW_MS).verify_headers(message, BODY)
+
+    def test_an_object_with_an_encode_method_is_not_taken_for_text(self) -> None:
+        """Only str is encoded on the hot path; anything else is the parsers' to name."""
+
+        class Text:
+            def encode(self, *args: object) -> str:
+                return GOOD_SIG  # text, as email.header.Header.encode() returns
+
+        with pytest.raises(TypeError, match="str, bytes or None"):
+            _verify(GOOD_TS, Text())
+
+    def test_a_header_name_is_matched_in_ascii_only(self) -> None:
+        """KELVIN SIGN lowercases to k, but "X-Tower-Webhoo\\u212a-Timestamp" is not Tower's header."""
+        headers = [(TIMESTAMP_HEADER.replace("k-", "\u212a-"), GOOD_TS), (SIGNATURE_HEADER, GOOD_SIG)]
+        with pytest.raises(MissingHeaderError) as caught:
+            Verifier(SECRET, clock=lambda: NOW_MS).verify_headers(headers, BODY)
+        assert caught.value.header == TIMESTAMP_HEADER

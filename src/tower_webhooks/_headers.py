@@ -80,6 +80,10 @@ def _as_ascii(
             raise malformed(f"the {header} header contains non-ASCII bytes")
         raw = bytes(value)
     else:
+        from email.header import Header  # noqa: PLC0415 (only this rare path needs the email package)
+
+        if isinstance(value, Header):  # how email.message.Message hands over a value with non-ASCII bytes
+            return _as_ascii(str(value), header, malformed)
         raise TypeError(f"the {header} header value must be str, bytes or None, not {type(value).__name__}")
     trimmed = raw.strip(_BLANKS)
     if not trimmed:
@@ -186,6 +190,8 @@ def find_tower_headers(headers: Headers) -> tuple[HeaderValue, HeaderValue]:
     signature: HeaderValue = None
     for name, value in pairs:
         if len(name) not in _NAME_LENGTHS:  # most headers, decided without decoding their name
+            continue
+        if not name.isascii():  # str.lower() folds KELVIN SIGN to "k": only ASCII spells a header name
             continue
         key = name.lower() if isinstance(name, str) else name.decode("latin-1").lower()
         if key == _TIMESTAMP_KEY:

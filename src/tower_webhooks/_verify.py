@@ -8,8 +8,8 @@ from __future__ import annotations
 import functools
 import hmac
 import json
+import time
 from collections.abc import Callable, Sequence
-from time import time_ns as _time_ns
 from typing import Any, NamedTuple, cast
 
 from ._headers import (
@@ -167,10 +167,10 @@ class Verifier:
         if type(timestamp_header) is bytes and type(signature_header) is bytes:  # as ASGI servers give them
             digits, given = timestamp_header, signature_header
         else:
-            try:
-                digits = timestamp_header.encode("ascii")  # type: ignore[union-attr]
-                given = signature_header.encode("ascii")  # type: ignore[union-attr]
-            except (AttributeError, UnicodeEncodeError):  # None, a mix, or text that is not ASCII
+            try:  # str.encode, not .encode: another type's encode() (email.header.Header's) gives text
+                digits = str.encode(timestamp_header, "ascii")  # type: ignore[arg-type]
+                given = str.encode(signature_header, "ascii")  # type: ignore[arg-type]
+            except (TypeError, UnicodeEncodeError):  # None, a mix, or text that is not ASCII
                 digits = given = b""
         if len(digits) <= MAX_TIMESTAMP_DIGITS and digits.isdigit():
             timestamp_ms = int(digits)
@@ -180,8 +180,10 @@ class Verifier:
             given = parse_signature(signature_header)
         tolerance_ms = self._tolerance_ms
         if tolerance_ms is not None:
-            now = _time_ns() // 1_000_000 if self._clock is None else self._clock()
+            # time.time_ns looked up on each call, so that a test that pins it pins sign() and this alike
+            now = time.time_ns() // 1_000_000 if self._clock is None else self._clock()
             if abs(now - timestamp_ms) > tolerance_ms:
+                parse_signature(signature_header)  # an 88-character value of the wrong shape is named first
                 raise _outside_tolerance(timestamp_ms, now, tolerance_ms)
         matched = False
         for key in self._keys:  # every key, even after a match: the time taken reveals nothing
