@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import importlib
+import sys
 from collections.abc import Callable
 from contextlib import suppress
 from typing import Any
@@ -41,6 +42,12 @@ header_values = st.one_of(st.none(), st.text(max_size=200), st.binary(max_size=2
 def test_the_outer_hash_is_the_interpreters_own() -> None:
     """CPython has its own SHA-512, so the HMAC's outer hash uses it (the fallback is tested below)."""
     assert _signing._small_message_sha512 is not hashlib.sha512
+
+
+def test_the_outer_hash_is_hashlibs_on_other_interpreters(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only CPython's own SHA-512 was measured to be cheaper; PyPy's, for one, is written in Python."""
+    monkeypatch.setattr(sys.implementation, "name", "pypy")
+    assert _signing._own_sha512() is hashlib.sha512
 
 
 def test_the_outer_hash_is_openssls_in_fips_mode(monkeypatch: pytest.MonkeyPatch) -> None:

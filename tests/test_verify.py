@@ -213,6 +213,12 @@ class TestTolerance:
         with pytest.raises(TypeError, match="tolerance_ms"):
             Verifier(SECRET, tolerance_ms=tolerance)  # type: ignore[arg-type]
 
+    @pytest.mark.parametrize("now_ms", [float(NOW_MS), str(NOW_MS), True])
+    def test_now_ms_must_be_int(self, now_ms: object) -> None:
+        """A clock reading that is not an int of milliseconds is a TypeError that says so."""
+        with pytest.raises(TypeError, match="now_ms must be an int of Unix milliseconds"):
+            verify(SECRET, GOOD_TS, GOOD_SIG, BODY, now_ms=now_ms)  # type: ignore[arg-type]
+
     def test_none_skips_the_time_check(self) -> None:
         """tolerance_ms=None accepts a capture of any age (for re-checking stored captures)."""
         headers = _headers(timestamp_ms=1)

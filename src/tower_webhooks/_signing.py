@@ -9,6 +9,7 @@ from __future__ import annotations
 import binascii
 import hashlib
 import importlib
+import sys
 import time
 from collections.abc import Callable
 from typing import Any, TypeAlias
@@ -26,8 +27,11 @@ def _own_sha512() -> Callable[[bytes], Any]:
 
     It is ``_sha2.sha512`` from Python 3.12 and ``_sha512.sha512`` before. Some builds leave it
     out, some refuse it at use when OpenSSL runs in FIPS mode, and in FIPS mode every hash must
-    come from the validated OpenSSL module anyway.
+    come from the validated OpenSSL module anyway. Other interpreters (PyPy's is written in
+    Python) keep hashlib's, the only one measured here.
     """
+    if sys.implementation.name != "cpython":
+        return hashlib.sha512
     try:
         fips_mode = importlib.import_module("_hashlib").get_fips_mode()
     except (ImportError, AttributeError):  # no OpenSSL at all, or a build without the query

@@ -279,5 +279,7 @@ def verify(
     """
     verifier = _cached_verifier(_as_tuple(secret), secret_encoding, _check_tolerance(tolerance_ms))
     if now_ms is not None:
+        if not isinstance(now_ms, int) or isinstance(now_ms, bool):
+            raise TypeError(f"now_ms must be an int of Unix milliseconds or None, not {type(now_ms).__name__}")
         verifier = verifier._at(now_ms)
     return verifier.verify(timestamp_header, signature_header, raw_body)
