@@ -18,6 +18,7 @@ from ._commands import run_sign, run_verify
 from ._demo import run_demo
 from ._inputs import DEFAULT_SECRET_ENV, UsageError, read_body, read_secret
 from ._listen import run_listen
+from ._receiver import DEFAULT_READ_TIMEOUT_S
 from ._samples import SAMPLE_NAMES
 from ._secret import Secret, generate_secret
 from ._send import TOWER_TIMEOUT_S, check_cases, check_url, run_check, run_send
@@ -271,6 +272,17 @@ def _parser() -> argparse.ArgumentParser:
         default=DEFAULT_TOLERANCE_MS,
         help=f"how far the timestamp may be from the clock (default: {DEFAULT_TOLERANCE_MS})",
     )
+    listen.add_argument(
+        "--read-timeout",
+        metavar="SECONDS",
+        type=_positive_seconds,
+        default=DEFAULT_READ_TIMEOUT_S,
+        help=(
+            "time each request has to arrive whole, from the connection (or the previous answer) to its last "
+            "byte; a slower client is disconnected, with 408 if its body was cut short "
+            f"(default: {DEFAULT_READ_TIMEOUT_S:g}, Tower's own limit)"
+        ),
+    )
 
     secret_command = commands.add_parser(
         "secret",
@@ -346,6 +358,7 @@ def _listen(arguments: argparse.Namespace) -> int:
         verifier=verifier,
         save_dir=arguments.save,
         count=arguments.count,
+        read_timeout_s=arguments.read_timeout,
         out=sys.stdout,
     )
 

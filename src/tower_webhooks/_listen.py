@@ -87,14 +87,21 @@ def running(server: ReceiverServer) -> Iterator[ReceiverServer]:
 
 
 def run_listen(
-    *, host: str, port: int, verifier: Verifier, save_dir: Path | None, count: int | None, out: TextIO
+    *,
+    host: str,
+    port: int,
+    verifier: Verifier,
+    save_dir: Path | None,
+    count: int | None,
+    read_timeout_s: float,
+    out: TextIO,
 ) -> int:
     """Receive until interrupted (or ``count`` deliveries); return 0, or 1 if it cannot start."""
     log = DeliveryLog(out, save_dir=save_dir, count=count)
     try:
         if save_dir is not None:
             save_dir.mkdir(parents=True, exist_ok=True)
-        server = ReceiverServer((host, port), verifier, log)
+        server = ReceiverServer((host, port), verifier, log, read_timeout_s=read_timeout_s)
     except OSError as error:
         print(f"tower-webhooks: error: {error.strerror}: {error.filename or f'{host}:{port}'}", file=sys.stderr)
         return 1

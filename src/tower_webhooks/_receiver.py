@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import io
+import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import NamedTuple
 
+from ._deadline import DeadlineReader
 from ._verify import VerifiedWebhook, Verifier
 from .adapters._shared import METHOD_NOT_ALLOWED, Reply, parse_content_length
 from .exceptions import WebhookVerificationError
 
-__all__ = ["Delivery", "ReceiverServer"]
+__all__ = ["DEFAULT_READ_TIMEOUT_S", "Delivery", "ReceiverServer"]
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+DEFAULT_READ_TIMEOUT_S = 30.0
+"""Tower's own window: Tower gives up on a delivery after 30 s, so no genuine request takes longer to arrive."""
 
 
 class Delivery(NamedTuple):
@@ -30,10 +35,19 @@ class Delivery(NamedTuple):
 class ReceiverServer(ThreadingHTTPServer):
     """Answers exactly 200 to verified POSTs, 400 with the reason otherwise, and 405 to other methods.
 
+    Each request must arrive whole, from the connection's start (or the previous answer on a
+    kept-alive connection) to its last body byte, within ``read_timeout_s``: a client that stalls
+    or trickles its bytes cannot hold a thread and a socket for longer. One that stalls before its
+    headers are complete, or an idle kept-alive connection, is closed without an answer, as
+    :mod:`http.server` does on a timeout (there is no request to answer yet); one whose body stops
+    arriving gets 408 ``request_timeout`` (a delivery, so ``listen`` shows it) and the connection closes.
+
     Args:
         address: ``(host, port)``; port 0 picks a free one.
         verifier: Checks each request.
         on_delivery: Called with each answered request, from the request's thread.
+        max_body_bytes: A larger ``Content-Length`` gets 413, its body unread.
+        read_timeout_s: The time each request has to arrive whole.
     """
 
     daemon_threads = True
@@ -45,11 +59,13 @@ class ReceiverServer(ThreadingHTTPServer):
         on_delivery: Callable[[Delivery], None] = lambda delivery: None,
         *,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        read_timeout_s: float = DEFAULT_READ_TIMEOUT_S,
     ) -> None:
         super().__init__(address, _Handler)
         self.verifier = verifier
         self.on_delivery = on_delivery
         self.max_body_bytes = max_body_bytes
+        self.read_timeout_s = read_timeout_s
 
     @property
     def url(self) -> str:
@@ -60,6 +76,24 @@ class ReceiverServer(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: ReceiverServer
     protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        # The base class's `timeout` would bound each wait for bytes, which a client sending one
+        # byte every few seconds never trips: read through one deadline per request instead. The
+        # answer is written with what the last read left as the socket timeout, so a client that
+        # stops reading cannot hold the thread either.
+        self.rfile.close()
+        self._reader = DeadlineReader(self.connection, deadline=0.0)
+        self.rfile = io.BufferedReader(self._reader)
+
+    def handle_one_request(self) -> None:
+        """Handle one request within the read timeout, which starts now: at the connection's start or the last answer.
+
+        A TimeoutError before the headers are complete is the base class's: it closes the connection unanswered.
+        """
+        self._reader.deadline = time.perf_counter() + self.server.read_timeout_s
+        super().handle_one_request()
 
     def do_POST(self) -> None:
         headers = list(self.headers.items())
@@ -85,7 +119,16 @@ class _Handler(BaseHTTPRequestHandler):
                 detail=f"the body is over {self.server.max_body_bytes} bytes",
             )
             return
-        body = self.rfile.read(length)
+        try:
+            body = self.rfile.read(length)
+        except TimeoutError:
+            self.close_connection = True  # the rest of the body may still come: never as a request
+            detail = (
+                f"the body ({length:,} bytes by its Content-Length) did not arrive within "
+                f"{self.server.read_timeout_s:g} s; is the Content-Length the body's exact size?"
+            )
+            self._answer(headers, b"", status=408, reason="request_timeout", detail=detail)
+            return
         try:
             webhook = self.server.verifier.verify_headers(headers, body)
         except WebhookVerificationError as error:
@@ -107,6 +150,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
+        if self.close_connection:
+            self.send_header("Connection", "close")  # say so, rather than leave the client to find out
         self.end_headers()
         if with_body:
             self.wfile.write(payload)

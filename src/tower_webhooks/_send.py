@@ -9,25 +9,21 @@ from __future__ import annotations
 
 import contextlib
 import http.client
-import io
 import json
-import socket
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 from urllib.parse import urljoin, urlsplit
 
 from . import __version__
+from ._deadline import DeadlineReader, remaining
 from ._forgeries import forge
 from ._headers import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from ._inputs import UsageError
 from ._printable import printable
 from ._secret import Secret, SecretEncoding, generate_secret
 from ._signing import current_time_ms, sign
-
-if TYPE_CHECKING:
-    from _typeshed import WriteableBuffer
 
 __all__ = [
     "TOWER_TIMEOUT_S",
@@ -160,15 +156,15 @@ def deliver(url: str, body: bytes, headers: Mapping[str, str], *, timeout_s: flo
     headers_s: float | None = None
     location: str | None = None
     kept = b""
-    reader: _DeadlineReader | None = None
+    reader: DeadlineReader | None = None
     try:
         connection.connect()
         sock = connection.sock
-        sock.settimeout(_remaining(deadline))  # sending the body too
+        sock.settimeout(remaining(deadline))  # sending the body too
         # An endpoint may answer and close without reading the whole body: its answer is still readable.
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             connection.request("POST", target.path, body=body, headers={**_SENT_HEADERS, **headers})
-        reader = _DeadlineReader(sock, deadline)
+        reader = DeadlineReader(sock, deadline)
         # HTTPResponse only calls makefile("rb") on its socket: this one reads within the deadline.
         response = http.client.HTTPResponse(reader, method="POST")  # type: ignore[arg-type]
         response.begin()
@@ -199,43 +195,6 @@ def deliver(url: str, body: bytes, headers: Mapping[str, str], *, timeout_s: flo
     total_s = time.perf_counter() - start
     late = f"the answer took {_duration(total_s)}, over {timeout_s:g} s" if total_s > timeout_s else None
     return Outcome(status, location, kept, headers_s, total_s, late)
-
-
-class _DeadlineReader(io.RawIOBase):
-    """The reading side of a socket that gives up at one deadline, for ``http.client.HTTPResponse``.
-
-    A socket timeout bounds each ``recv`` on its own, so an endpoint that trickles its answer a
-    byte at a time never trips it: here each ``recv`` may wait only for what is left of the deadline.
-
-    Attributes:
-        received: How many bytes of the answer have arrived.
-    """
-
-    def __init__(self, sock: socket.socket, deadline: float) -> None:
-        super().__init__()
-        self._sock = sock
-        self._deadline = deadline
-        self.received = 0
-
-    def makefile(self, mode: str) -> io.BufferedReader:
-        """What ``http.client.HTTPResponse`` asks its socket for, and reads the answer through."""
-        return io.BufferedReader(self)
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: WriteableBuffer, /) -> int:
-        self._sock.settimeout(_remaining(self._deadline))
-        count = self._sock.recv_into(buffer)
-        self.received += count
-        return count
-
-
-def _remaining(deadline: float) -> float:
-    left = deadline - time.perf_counter()
-    if left <= 0:
-        raise TimeoutError
-    return left
 
 
 def verdict(outcome: Outcome, *, url: str, timeout_s: float) -> str:

@@ -1,14 +1,17 @@
 """Hostile input from the network or a file: each command answers it cleanly, in bounded time.
 
 Regression tests for a security review: malformed ``Content-Length`` values, request smuggling
-past a refused body, terminal escapes in what is printed, a server that trickles its answer,
-a huge body under ``verify --explain``, and capture files with values of the wrong kind.
+past a refused body, clients that stall or trickle their request, terminal escapes in what is
+printed, a server that trickles its answer, a huge body under ``verify --explain``, and capture
+files with values of the wrong kind.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
+import select
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -18,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.helpers import TIMEOUT_S, Endpoint, Respond, run
-from tests.cli.test_cli_listen import Listener, _write
+from tests.cli.test_cli_listen import BODY, Listener, _write
 from tests.cli.test_cli_verify import _verify
 from tests.values import NOW_MS, SECRET
 from tower_webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, generate_secret, sign
@@ -29,9 +32,14 @@ def _exchange(port: int, request: bytes) -> bytes:
     """Send raw bytes to 127.0.0.1:``port`` and return everything received until the server closes."""
     with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT_S) as connection:
         connection.sendall(request)
-        received = b""
-        while chunk := connection.recv(65536):  # a connection left open ends the test with TimeoutError
-            received += chunk
+        return _until_closed(connection)
+
+
+def _until_closed(connection: socket.socket) -> bytes:
+    """Everything received on ``connection`` until the server closes it."""
+    received = b""
+    while chunk := connection.recv(65536):  # a connection left open ends the test with TimeoutError
+        received += chunk
     return received
 
 
@@ -85,6 +93,86 @@ def test_listen_closes_after_refusing_a_method_with_a_body(listener: Listener, m
     answer = _exchange(listener.port, request + smuggled)
     assert answer.startswith(b"HTTP/1.1 405 "), answer[:200]
     assert answer.count(b"HTTP/1.1 ") == 1, answer
+
+
+READ_TIMEOUT_S = 2
+"""Short for the tests, yet far longer than a request sent at once takes to be answered."""
+
+
+@pytest.fixture(scope="module")
+def impatient() -> Iterator[Listener]:
+    """A `tower-webhooks listen --read-timeout 2`."""
+    running = Listener("--read-timeout", str(READ_TIMEOUT_S))
+    yield running
+    running.stop()
+
+
+def test_listen_serves_others_while_clients_stall_then_drops_them(impatient: Listener) -> None:
+    """Stalled clients hold the listener only for --read-timeout: others are verified meanwhile, then they are dropped.
+
+    A client that sent nothing or half its headers is disconnected unanswered; one that sent half its body gets
+    408 request_timeout (a delivery, so it is printed); a kept-alive connection left idle is closed.
+    """
+    stalls = {
+        "nothing": b"",
+        "half the headers": b"POST /webhooks/tower HTTP/1.1\r\nHost: x\r\nContent-Le",
+        "half the body": b"POST /webhooks/tower HTTP/1.1\r\nHost: x\r\nContent-Length: 60\r\n\r\n" + BODY[:30],
+    }
+    stalled = {name: socket.create_connection(("127.0.0.1", impatient.port), timeout=TIMEOUT_S) for name in stalls}
+    kept_alive = http.client.HTTPConnection("127.0.0.1", impatient.port, timeout=TIMEOUT_S)
+    try:
+        for name, part in stalls.items():
+            stalled[name].sendall(part)
+        kept_alive.request("POST", "/webhooks/tower", body=BODY, headers=sign(SECRET, BODY))
+        response = kept_alive.getresponse()
+        assert (response.status, response.read()) == (200, b'{"ok": true}')
+        assert impatient.post(BODY, sign(SECRET, BODY)) == 200  # over a connection of its own
+        assert kept_alive.sock is not None
+        connections = [*stalled.values(), kept_alive.sock]
+        assert select.select(connections, [], [], 0)[0] == [], "a connection was dropped before the others were served"
+        # One line at a time, each once it is due: next_line waits on the pipe, not on what readline buffered.
+        assert " 200 ok " in impatient.next_line()
+        assert " 200 ok " in impatient.next_line()
+
+        answers = {name: _until_closed(connection) for name, connection in stalled.items()}
+        assert _until_closed(kept_alive.sock) == b""
+        line = impatient.next_line()
+    finally:
+        kept_alive.close()
+        for connection in stalled.values():
+            connection.close()
+    assert answers["nothing"] == answers["half the headers"] == b""
+    head, _, body = answers["half the body"].partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 408 "), answers["half the body"]
+    assert b"\r\nConnection: close" in head + b"\r\n"
+    assert json.loads(body)["error"] == "request_timeout"
+    assert " 408 request_timeout " in line
+    assert f"did not arrive within {READ_TIMEOUT_S} s" in line
+
+
+def test_listen_drops_a_client_that_trickles_its_request(impatient: Listener) -> None:
+    """A byte every 0.05 s never trips a per-read timeout; the connection still closes at --read-timeout."""
+    request = b"POST /webhooks/tower HTTP/1.1\r\nHost: x\r\nX-Padding: " + b"a" * 400  # over 20 s of trickling
+    sent = 0
+    with socket.create_connection(("127.0.0.1", impatient.port), timeout=TIMEOUT_S) as connection:
+        try:
+            while sent < len(request):
+                connection.sendall(request[sent : sent + 1])
+                sent += 1
+                if select.select([connection], [], [], 0.05)[0]:
+                    assert connection.recv(65536) == b""  # closed unanswered: the headers never ended
+                    break
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # closed while a byte was on its way
+    assert sent < len(request), "the listener kept a trickling client for 20 s"
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "soon", "3601"])
+def test_listen_bad_read_timeout_is_a_usage_error(value: str) -> None:
+    """--read-timeout must be more than 0 and at most 3600 seconds."""
+    result = run("listen", "--port", "0", "--read-timeout", value)
+    assert result.code == 2
+    assert "--read-timeout" in result.err
 
 
 def test_received_path_is_printed_escaped(tmp_path: Path) -> None:
