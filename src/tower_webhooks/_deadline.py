@@ -19,11 +19,11 @@ __all__ = ["DeadlineReader", "remaining"]
 
 
 class DeadlineReader(io.RawIOBase):
-    """The reading side of a socket that gives up, with :class:`TimeoutError`, at one deadline.
+    """The reading side of a socket that gives up, with `TimeoutError`, at one deadline.
 
     Args:
         sock: The connected socket; it is neither owned nor closed here.
-        deadline: A :func:`time.perf_counter` value.
+        deadline: A `time.perf_counter()` value.
 
     Attributes:
         deadline: When reading gives up; set it again to start a new wait (``listen`` does, per request).
@@ -37,7 +37,7 @@ class DeadlineReader(io.RawIOBase):
         self.received = 0
 
     def makefile(self, mode: str) -> io.BufferedReader:
-        """What :class:`http.client.HTTPResponse` asks its socket for, and reads the answer through."""
+        """What `http.client.HTTPResponse` asks its socket for, and reads the answer through."""
         return io.BufferedReader(self)
 
     def readable(self) -> bool:
@@ -51,7 +51,7 @@ class DeadlineReader(io.RawIOBase):
 
 
 def remaining(deadline: float) -> float:
-    """The seconds left until ``deadline`` (a :func:`time.perf_counter` value), or :class:`TimeoutError`."""
+    """The seconds left until ``deadline`` (a `time.perf_counter()` value), or `TimeoutError`."""
     left = deadline - time.perf_counter()
     if left <= 0:
         raise TimeoutError

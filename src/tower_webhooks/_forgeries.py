@@ -25,7 +25,8 @@ class Forgery:
         name: What was changed, such as ``"tampered body"``.
         body: The body to post.
         headers: Tower's headers to send with it (one is left out where that is the forgery).
-        reason: The :attr:`~tower_webhooks.WebhookVerificationError.reason` it must be rejected with.
+        reason: The [`WebhookVerificationError`][tower_webhooks.WebhookVerificationError] `reason`
+            it must be rejected with.
     """
 
     name: str

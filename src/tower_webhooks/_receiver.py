@@ -39,7 +39,7 @@ class ReceiverServer(ThreadingHTTPServer):
     kept-alive connection) to its last body byte, within ``read_timeout_s``: a client that stalls
     or trickles its bytes cannot hold a thread and a socket for longer. One that stalls before its
     headers are complete, or an idle kept-alive connection, is closed without an answer, as
-    :mod:`http.server` does on a timeout (there is no request to answer yet); one whose body stops
+    `http.server` does on a timeout (there is no request to answer yet); one whose body stops
     arriving gets 408 ``request_timeout`` (a delivery, so ``listen`` shows it) and the connection closes.
 
     Args:
