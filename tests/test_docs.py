@@ -35,7 +35,7 @@ TITLE = re.compile(r'title="(?P<title>[^"]+)"')
 # Languages never run: shell sessions and literal files or outputs. Anything else is refused.
 NOT_RUN = {"console", "text", "json", "toml", "ini", "http"}
 # Modules only the test group installs: a page that needs a missing one is skipped in the matrix.
-OPTIONAL = {"django", "fastapi", "flask", "httpx", "pydantic", "redis", "starlette", "uvicorn", "werkzeug"}
+OPTIONAL = {"asgiref", "django", "fastapi", "flask", "httpx", "pydantic", "redis", "starlette", "uvicorn", "werkzeug"}
 TIMEOUT_S = 120
 # The installed package: src/ under make test, the wheel's copy in the matrix.
 PACKAGE = Path(tower_webhooks.__file__).parent
