@@ -49,6 +49,11 @@ class TestBase64:
         with pytest.raises(InvalidSecretError, match=message):
             Verifier(secret)
 
+    def test_undecodable_secret_names_both_ways_to_give_the_encoding(self) -> None:
+        """The hint works for a Python caller and on the command line alike (regression: it named only the argument)."""
+        with pytest.raises(InvalidSecretError, match="secret_encoding= in Python, --secret-encoding on the command"):
+            Verifier("hunter2!" * 4)
+
     def test_invalid_secret_is_a_value_error_and_ours(self) -> None:
         """InvalidSecretError is both a ValueError and a TowerWebhooksError."""
         with pytest.raises(InvalidSecretError) as caught:

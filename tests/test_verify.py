@@ -184,6 +184,15 @@ class TestTolerance:
         with pytest.raises(TimestampOutsideToleranceError, match=f"^the timestamp looks like Unix {unit}"):
             _verify(headers[TIMESTAMP_HEADER], headers[SIGNATURE_HEADER])
 
+    @pytest.mark.parametrize(("offset", "cause"), [(-3_600_000, "a replayed request"), (3_600_000, "clock")])
+    def test_only_an_old_timestamp_is_called_a_replay(self, offset: int, cause: str) -> None:
+        """A timestamp in the future cannot be a replay: its message blames the clocks alone (regression)."""
+        headers = _headers(timestamp_ms=NOW_MS + offset)
+        with pytest.raises(TimestampOutsideToleranceError) as caught:
+            _verify(headers[TIMESTAMP_HEADER], headers[SIGNATURE_HEADER])
+        assert cause in str(caught.value)
+        assert ("replay" in str(caught.value)) == (offset < 0)
+
     def test_plain_stale_timestamp_blames_no_unit(self) -> None:
         """An old timestamp in milliseconds gets no unit hint."""
         headers = _headers(timestamp_ms=NOW_MS - 3_600_000)

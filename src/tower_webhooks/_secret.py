@@ -82,7 +82,8 @@ def _decode(text: bytes, encoding: SecretEncoding) -> bytes:
     elif not _STANDARD_BASE64.fullmatch(text):
         raise InvalidSecretError(
             "the secret is not base64 (it has characters outside one base64 alphabet, or inner "
-            "whitespace): copy it again from Tower, or pass secret_encoding='hex' or 'raw'"
+            "whitespace): copy it again from Tower, or say it is hex or raw (secret_encoding= in "
+            "Python, --secret-encoding on the command line)"
         )
     unpadded = text.rstrip(b"=")
     if len(unpadded) % 4 == 1:

@@ -95,9 +95,10 @@ def _outside_tolerance(timestamp_ms: int, now: int, tolerance_ms: int) -> Timest
         message = "the timestamp looks like Unix microseconds, but Tower sends milliseconds: the sender's unit is wrong"
     else:
         age = now - timestamp_ms
+        cause = "a replayed request, or a clock that is off" if age > 0 else "the sender's clock, or this one, is off"
         message = (
             f"the timestamp is {abs(age) / 1000:,.3f} s {'old' if age > 0 else 'in the future'}, beyond the "
-            f"tolerance of {tolerance_ms / 1000:,.3f} s: a replayed request, or a clock that is off"
+            f"tolerance of {tolerance_ms / 1000:,.3f} s: {cause}"
         )
     return TimestampOutsideToleranceError(message, timestamp_ms=timestamp_ms, now_ms=now, tolerance_ms=tolerance_ms)
 
