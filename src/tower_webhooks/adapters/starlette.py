@@ -202,15 +202,21 @@ def _declared_length(scope: Scope) -> int | None:
     """The body's ``Content-Length`` (the first one), or ``None`` if absent, malformed or chunked.
 
     With ``Transfer-Encoding`` the server ignores ``Content-Length`` (RFC 9112, section 6.3), and so do we.
+    Names of another length are skipped unread: this runs on every webhook, over every header.
     """
     length: bytes | None = None
     for name, value in scope["headers"]:
+        if len(name) not in _FRAMING_NAME_LENGTHS:
+            continue
         key = name.lower()
         if key == b"transfer-encoding":
             return None
         if key == b"content-length" and length is None:
             length = value
     return None if length is None else parse_content_length(length.decode("latin-1"))
+
+
+_FRAMING_NAME_LENGTHS = frozenset({len(b"content-length"), len(b"transfer-encoding")})
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:
