@@ -103,6 +103,21 @@ class TestOtherEncodings:
         with pytest.raises(TypeError, match="secret"):
             Verifier(12345)  # type: ignore[arg-type]
 
+    @pytest.mark.parametrize("wrap", [bytearray, memoryview], ids=["bytearray", "memoryview"])
+    def test_a_mutable_bytes_secret_is_named(self, wrap: type[bytearray | memoryview]) -> None:
+        """A bytearray secret, alone or in a list, is a TypeError naming it (regression).
+
+        Alone it was taken for a sequence of secrets ("not int"); in a list, verify()'s cache of
+        verifiers failed on it first ("unhashable type").
+        """
+        secret = wrap(bytearray(STANDARD.encode()))
+        message = f"the secret must be str or bytes, not {wrap.__name__}: pass bytes\\(secret\\)"
+        for given in (secret, [secret], [STANDARD, secret]):
+            with pytest.raises(TypeError, match=message):
+                verify(given, "1", "x", BODY)  # type: ignore[arg-type]
+            with pytest.raises(TypeError, match=message):
+                Verifier(given)  # type: ignore[arg-type]
+
     def test_each_encoding_round_trips_through_sign(self) -> None:
         """sign() and verify() agree for every encoding."""
         for secret, encoding in ((STANDARD, "base64"), (KEY.hex(), "hex"), ("a raw secret of 16+ chars", "raw")):

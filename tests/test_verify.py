@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import time
 from typing import Any
 
 import pytest
@@ -34,6 +35,10 @@ def _headers(body: bytes = BODY, timestamp_ms: int = NOW_MS, secret: str = SECRE
 
 def _verify(timestamp: Any, signature: Any, body: Any = BODY, **options: Any) -> VerifiedWebhook:
     return verify(SECRET, timestamp, signature, body, now_ms=NOW_MS, **options)
+
+
+def _verify_at(now_ms: int) -> VerifiedWebhook:
+    return verify(SECRET, GOOD_TS, GOOD_SIG, BODY, now_ms=now_ms)
 
 
 GOOD = _headers()
@@ -227,6 +232,26 @@ class TestTolerance:
         """A clock reading that is not an int of milliseconds is a TypeError that says so."""
         with pytest.raises(TypeError, match="now_ms must be an int of Unix milliseconds"):
             verify(SECRET, GOOD_TS, GOOD_SIG, BODY, now_ms=now_ms)  # type: ignore[arg-type]
+
+    def test_a_clock_in_seconds_is_the_callers_mistake(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """now_ms= or clock= in Unix seconds is a ValueError naming the unit, not the sender's fault (regression).
+
+        It was reported as a TimestampOutsideToleranceError blaming the sender's clock, which a
+        receiver answers with a 400 while its own call is wrong.
+        """
+        monkeypatch.setattr(time, "time_ns", lambda: NOW_MS * 1_000_000)
+        with pytest.raises(ValueError, match="is Unix seconds: now_ms= and clock= take Unix milliseconds"):
+            _verify_at(NOW_MS // 1000)
+        with pytest.raises(ValueError, match="is Unix seconds"):
+            Verifier(SECRET, clock=lambda: NOW_MS // 1000).verify(GOOD_TS, GOOD_SIG, BODY)
+
+    def test_a_clock_in_milliseconds_far_from_now_still_blames_the_timestamp(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Only a clock that reads the system time in seconds is called out; any other reading is a test's to choose."""
+        monkeypatch.setattr(time, "time_ns", lambda: NOW_MS * 1_000_000)
+        with pytest.raises(TimestampOutsideToleranceError, match="old"):
+            _verify_at(NOW_MS + 3_600_000)
 
     def test_none_skips_the_time_check(self) -> None:
         """tolerance_ms=None accepts a capture of any age (for re-checking stored captures)."""

@@ -56,7 +56,8 @@ def decode_secret(secret: Secret, encoding: SecretEncoding = "base64") -> bytes:
     elif isinstance(secret, bytes):
         text = secret.strip(_ASCII_WHITESPACE)
     else:
-        raise TypeError(f"the secret must be str or bytes, not {type(secret).__name__}")
+        hint = ": pass bytes(secret)" if isinstance(secret, (bytearray, memoryview)) else ""
+        raise TypeError(f"the secret must be str or bytes, not {type(secret).__name__}{hint}")
     if not text:
         raise InvalidSecretError("the secret is empty: set it to the value Tower showed when the webhook was created")
     key = _decode(text, encoding)

@@ -23,7 +23,7 @@ from ._headers import (
     require_canonical,
 )
 from ._secret import Secret, SecretEncoding, decode_secrets
-from ._signing import Body, KeyedHmacSha512, require_body
+from ._signing import Body, KeyedHmacSha512, current_time_ms, require_body
 from .exceptions import InvalidPayloadError, InvalidSecretError, SignatureMismatchError, TimestampOutsideToleranceError
 
 __all__ = ["DEFAULT_TOLERANCE_MS", "VerifiedWebhook", "Verifier", "verify"]
@@ -89,6 +89,17 @@ def _check_tolerance(tolerance_ms: int | None) -> int | None:
 
 
 def _outside_tolerance(timestamp_ms: int, now: int, tolerance_ms: int) -> TimestampOutsideToleranceError:
+    """The error for a timestamp beyond the tolerance, naming the likely cause.
+
+    Raises:
+        ValueError: The receiver's own clock (``now_ms=`` or ``clock=``) reads Unix seconds: the
+            caller's mistake, not the sender's, so not a verification error.
+    """
+    if abs(now * 1000 - current_time_ms()) < _DAY_MS:
+        raise ValueError(
+            f"the current time given is {now}, which is Unix seconds: now_ms= and clock= take Unix "
+            "milliseconds (time.time_ns() // 1_000_000)"
+        )
     if abs(timestamp_ms * 1000 - now) < _DAY_MS:
         message = "the timestamp looks like Unix seconds, but Tower sends milliseconds: the sender's unit is wrong"
     elif abs(timestamp_ms // 1000 - now) < _DAY_MS:
@@ -160,6 +171,8 @@ class Verifier:
             TimestampOutsideToleranceError: The timestamp is too far from the clock.
             SignatureMismatchError: No live secret signed these bytes.
             TypeError: ``raw_body`` is not bytes-like (pass the raw body, not text or JSON).
+            ValueError: ``clock=`` gives Unix seconds where milliseconds are due (told only when
+                the timestamp falls outside the tolerance, so that it costs nothing otherwise).
         """
         # Every request comes through here, so the common case (ASCII headers of the right shape)
         # is decided in a few C calls; any doubt goes to the parsers, which strip surrounding
@@ -223,6 +236,8 @@ class Verifier:
 def _as_tuple(secret: Secret | Sequence[Secret]) -> tuple[Secret, ...]:
     if isinstance(secret, (str, bytes)):
         return (secret,)
+    if isinstance(secret, (bytearray, memoryview)):  # a Sequence, but of ints, not of secrets
+        raise TypeError(f"the secret must be str or bytes, not {type(secret).__name__}: pass bytes(secret)")
     if secret is None:  # os.environ.get() of a variable that is not set
         raise InvalidSecretError("the secret is None: the setting or environment variable meant to hold it is not set")
     if not isinstance(secret, Sequence):
@@ -274,11 +289,16 @@ def verify(
             [`Verifier.verify`][tower_webhooks.Verifier.verify] names for the failure.
         InvalidSecretError: A secret is empty, cannot be decoded, or is under 16 bytes.
         TypeError: ``raw_body`` is not bytes-like, or an argument has the wrong type.
-        ValueError: ``tolerance_ms`` is under 1,000 (it is in milliseconds).
+        ValueError: ``tolerance_ms`` is under 1,000, or ``now_ms`` is Unix seconds (both are in
+            milliseconds).
 
     .. versionadded:: 0.1.0
     """
-    verifier = _cached_verifier(_as_tuple(secret), secret_encoding, _check_tolerance(tolerance_ms))
+    secrets, tolerance = _as_tuple(secret), _check_tolerance(tolerance_ms)
+    try:
+        verifier = _cached_verifier(secrets, secret_encoding, tolerance)
+    except (TypeError, ValueError):  # an unhashable secret (a bytearray): Verifier says what is wrong with it
+        verifier = Verifier(secrets, tolerance_ms=tolerance, secret_encoding=secret_encoding)
     if now_ms is not None:
         if not isinstance(now_ms, int) or isinstance(now_ms, bool):
             raise TypeError(f"now_ms must be an int of Unix milliseconds or None, not {type(now_ms).__name__}")
