@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import io
+import socket
+import threading
 import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from ._deadline import DeadlineReader
 from ._verify import VerifiedWebhook, Verifier
 from .adapters._shared import METHOD_NOT_ALLOWED, Reply, parse_content_length
 from .exceptions import WebhookVerificationError
 
-__all__ = ["DEFAULT_READ_TIMEOUT_S", "Delivery", "ReceiverServer"]
+__all__ = ["DEFAULT_MAX_CONNECTIONS", "DEFAULT_READ_TIMEOUT_S", "Delivery", "ReceiverServer"]
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_READ_TIMEOUT_S = 30.0
 """Tower's own window: Tower gives up on a delivery after 30 s, so no genuine request takes longer to arrive."""
+DEFAULT_MAX_CONNECTIONS = 64
+"""Connections served at once. Tower sends one delivery at a time; the cap bounds the threads that
+clients holding connections open can take, each for up to the read timeout."""
 
 
 class Delivery(NamedTuple):
@@ -42,12 +47,18 @@ class ReceiverServer(ThreadingHTTPServer):
     `http.server` does on a timeout (there is no request to answer yet); one whose body stops
     arriving gets 408 ``request_timeout`` (a delivery, so ``listen`` shows it) and the connection closes.
 
+    Each connection is served on a thread of its own, up to ``max_connections`` at once; one more
+    gets 503 ``too_many_connections`` with ``Retry-After: 1`` as soon as it is accepted, and is
+    closed, so that clients holding connections open cannot make the receiver start threads
+    without bound.
+
     Args:
         address: ``(host, port)``; port 0 picks a free one.
         verifier: Checks each request.
         on_delivery: Called with each answered request, from the request's thread.
         max_body_bytes: A larger ``Content-Length`` gets 413, its body unread.
         read_timeout_s: The time each request has to arrive whole.
+        max_connections: The connections served at once.
     """
 
     daemon_threads = True
@@ -60,12 +71,51 @@ class ReceiverServer(ThreadingHTTPServer):
         *,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         read_timeout_s: float = DEFAULT_READ_TIMEOUT_S,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
     ) -> None:
         super().__init__(address, _Handler)
         self.verifier = verifier
         self.on_delivery = on_delivery
         self.max_body_bytes = max_body_bytes
         self.read_timeout_s = read_timeout_s
+        self.max_connections = max_connections
+        self._free_slots = threading.Semaphore(max_connections)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """Serve the connection on a thread of its own, or refuse it at once if every slot is taken."""
+        if not self._free_slots.acquire(blocking=False):
+            self._refuse_busy(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:  # no thread started, so none will give the slot back
+            self._free_slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        """Serve the connection, then give its slot back."""
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._free_slots.release()
+
+    def _refuse_busy(self, connection: socket.socket) -> None:
+        """Answer 503 without reading the request, from the accepting thread, then close."""
+        reply = Reply(
+            503,
+            "too_many_connections",
+            f"this receiver serves {self.max_connections} connections at once; retry shortly",
+        )
+        head = (
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(reply.body)}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n"
+        )
+        try:
+            connection.settimeout(1.0)  # a fresh socket's buffer takes it at once; never wait on the client
+            connection.sendall(head.encode("ascii") + reply.body)
+        except OSError:
+            pass  # the client is gone or not reading: closing is all that is left
+        self.shutdown_request(connection)
 
     @property
     def url(self) -> str:

@@ -14,6 +14,7 @@ import re
 import select
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -24,7 +25,9 @@ from tests.cli.helpers import TIMEOUT_S, Endpoint, Respond, run
 from tests.cli.test_cli_listen import BODY, Listener, _write
 from tests.cli.test_cli_verify import _verify
 from tests.values import NOW_MS, SECRET
-from tower_webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, generate_secret, sign
+from tower_webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, Verifier, generate_secret, sign
+from tower_webhooks._listen import running
+from tower_webhooks._receiver import ReceiverServer
 from tower_webhooks._signing import current_time_ms
 
 
@@ -308,3 +311,35 @@ def test_explain_on_a_large_body_still_finds_a_nearby_timestamp(tmp_path: Path) 
     result = _verify(tmp_path, str(NOW_MS + 3), headers[SIGNATURE_HEADER], BIG, "--explain", "--no-tolerance")
     assert result.code == 1
     assert "[timestamp_differs] the signature was made over a timestamp -3 ms from the header's" in result.out
+
+
+def test_listen_refuses_connections_past_its_cap_and_serves_again_once_they_close() -> None:
+    """Clients holding connections open take at most max_connections threads; one more gets 503 at once."""
+    server = ReceiverServer(("127.0.0.1", 0), Verifier(SECRET), max_connections=2, read_timeout_s=TIMEOUT_S)
+    port = server.server_address[1]
+    with running(server):
+        holders = [socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT_S) for _ in range(2)]
+        try:
+            answer = _exchange(port, b"")  # the third: answered before it sends a byte
+        finally:
+            for holder in holders:
+                holder.close()
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 503 "), answer[:200]
+        assert b"\r\nRetry-After: 1\r\n" in head
+        assert json.loads(body)["error"] == "too_many_connections"
+        headers = sign(SECRET, BODY)
+        deadline = current_time_ms() + TIMEOUT_S * 1000
+        while True:  # the holders' threads end once they see the connections close
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT_S)
+            try:
+                connection.request("POST", "/webhooks/tower", body=BODY, headers=headers)
+                status = connection.getresponse().status
+            except (BrokenPipeError, ConnectionResetError):  # refused before the request was all sent
+                status = 503
+            finally:
+                connection.close()
+            if status != 503 or current_time_ms() > deadline:
+                break
+            time.sleep(0.05)
+        assert status == 200
