@@ -8,6 +8,8 @@ run by pytest, and must pass. Shell examples use ```console and are not run.
 The API reference renders the package's docstrings with mkdocstrings, which links
 ``[`Verifier`][tower_webhooks.Verifier]`` but prints a Sphinx role such as ``:class:`Verifier``` as
 it is: no docstring holds a role, and every link names a public object by the path users import.
+The docstrings' reStructuredText (``.. versionadded::``, ``::`` examples) is kept for ``help()``:
+tools/griffe_rst.py renders it, and the built site is read to prove that no page shows it raw.
 """
 
 from __future__ import annotations
@@ -20,8 +22,11 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -199,3 +204,140 @@ def test_every_docstring_link_names_a_public_object() -> None:
     if missing and "TOWER_WEBHOOKS_WHEEL" in os.environ and missing <= OPTIONAL:
         pytest.skip(f"some links need {', '.join(sorted(missing))}, not installed in this matrix session")
     assert not missing, f"install the test group: the linked modules need {', '.join(sorted(missing))}"
+
+
+# Raw reStructuredText left in a page's prose: a directive (``.. versionadded::``) or the ``::``
+# that introduces a literal block ("::1" and "[::]" are not markers).
+RST_MARKUP = re.compile(r"\.\. [a-z-]+::|::(?=\s|$)")
+EXTENSION = DOCS.parent / "tools" / "griffe_rst.py"
+
+
+def _require_docs_tools() -> None:
+    """Skip (in the matrix, which installs no docs tools) or fail (under make test) without mkdocs."""
+    if importlib.util.find_spec("mkdocs") is not None:
+        return
+    if "TOWER_WEBHOOKS_WHEEL" in os.environ:
+        pytest.skip("the docs group is not installed in this matrix session")
+    pytest.fail("install the docs group: the rendered API reference needs mkdocs")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The docs site, built once for this module as ``make docs-build`` builds it."""
+    _require_docs_tools()
+    site_dir = tmp_path_factory.mktemp("site")
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "--site-dir", str(site_dir)],
+        check=False,
+        cwd=DOCS.parent,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+    )
+    assert result.returncode == 0, result.stderr
+    return site_dir
+
+
+class _Rendered(HTMLParser):
+    """A rendered page, or part of one: its prose (text outside code) and the text of each ``<pre>``."""
+
+    CODE = frozenset({"code", "pre", "script", "style"})
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.prose: list[str] = []
+        self.pre: list[str] = []
+        self._code_depth = 0
+        self.feed(html)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "pre":
+            self.pre.append("")
+        self._code_depth += tag in self.CODE
+
+    def handle_endtag(self, tag: str) -> None:
+        self._code_depth -= tag in self.CODE
+
+    def handle_data(self, data: str) -> None:
+        if self._code_depth == 0:
+            self.prose.append(data)
+        elif self.pre:
+            self.pre[-1] += data
+
+
+def _api_entry(site: Path, identifier: str) -> str:
+    """The HTML of one object's entry on the API reference page, up to its first member."""
+    page = (site / "reference" / "index.html").read_text(encoding="utf-8")
+    start = page.rfind("<", 0, page.index(f'id="{identifier}" class="doc doc-heading"'))
+    end = page.find('class="doc doc-heading"', page.index(">", start))
+    return page[start : page.rfind("<", 0, end) if end != -1 else len(page)]
+
+
+def test_no_page_shows_raw_rst(site: Path) -> None:
+    """No page's prose shows a ``.. versionadded::`` directive or a literal block's ``::`` marker."""
+    pages = sorted(site.rglob("*.html"))
+    assert len(pages) > 10
+    raw = [
+        f"{page.relative_to(site)}: ...{' '.join(text[max(0, match.start() - 60) : match.end() + 20].split())}..."
+        for page in pages
+        for text in ["".join(_Rendered(page.read_text(encoding="utf-8")).prose)]
+        for match in RST_MARKUP.finditer(text)
+    ]
+    assert not raw, "\n".join(raw)
+
+
+@pytest.mark.parametrize("identifier", ["tower_webhooks.Verifier", "tower_webhooks.adapters.flask"])
+def test_version_directives_render_as_a_line(site: Path, identifier: str) -> None:
+    """``.. versionadded:: 0.1.0`` shows as Sphinx words it: "Added in version 0.1.0."."""
+    assert "Added in version 0.1.0." in "".join(_Rendered(_api_entry(site, identifier)).prose)
+
+
+def test_a_double_colon_example_renders_as_python(site: Path) -> None:
+    """``text::`` and its indented block show as "text:" and a Python-highlighted code block."""
+    entry = _api_entry(site, "tower_webhooks.adapters.starlette.webhook_rejected_handler")
+    rendered = _Rendered(entry)
+    assert "one shape for every refusal:" in " ".join("".join(rendered.prose).split())
+    example = "app = FastAPI(exception_handlers={WebhookRejected: webhook_rejected_handler})"
+    assert any(example in block for block in rendered.pre), rendered.pre
+    assert '<span class="n">FastAPI</span>' in entry  # Pygments' Python tokens: highlighted as Python
+
+
+def _rst_to_markdown() -> Callable[[str], str]:
+    """The extension's rewrite, from its file (tools/ is no package: mkdocs.yml names the file)."""
+    _require_docs_tools()
+    spec = importlib.util.spec_from_file_location("griffe_rst", EXTENSION)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return cast("Callable[[str], str]", module.rst_to_markdown)
+
+
+@pytest.mark.parametrize(
+    ("rst", "markdown"),
+    [
+        pytest.param("Run::\n\n    go()\n\nDone.", "Run:\n\n```python\ngo()\n```\n\nDone.", id="text::"),
+        pytest.param("Run ::\n\n    go()", "Run\n\n```python\ngo()\n```", id="text ::"),
+        pytest.param("Run.\n\n::\n\n    go()\n\n        more()", "Run.\n\n```python\ngo()\n\n    more()\n```", id="::"),
+        pytest.param(
+            "Returns:\n    A value, as in::\n\n        go()\n\nEnd.",
+            "Returns:\n    A value, as in:\n\n    ```python\n    go()\n    ```\n\nEnd.",
+            id="in-a-section",
+        ),
+        pytest.param("Say::\n    not a block", "Say::\n    not a block", id="no-blank-line"),
+        pytest.param("A.\n\n.. versionadded:: 0.1.0", "A.\n\n*Added in version 0.1.0.*", id="versionadded"),
+        pytest.param(
+            ".. versionchanged:: 0.2 Now *faster*.\n   And smaller.\n\nEnd.",
+            "*Changed in version 0.2:* Now *faster*.\nAnd smaller.\n\nEnd.",
+            id="versionchanged-with-text",
+        ),
+        pytest.param(".. deprecated:: 1.0", "*Deprecated since version 1.0.*", id="deprecated"),
+        pytest.param("Fenced::\n\n    ```x```", "Fenced:\n\n````python\n```x```\n````", id="backticks"),
+        pytest.param(".. note:: left as it is", ".. note:: left as it is", id="other-directive"),
+    ],
+)
+def test_rst_renders_as_markdown(rst: str, markdown: str) -> None:
+    """Known answers for the rewrite, including the RST marker rule: ``text::``, ``text ::``, ``::``."""
+    assert _rst_to_markdown()(rst) == markdown
