@@ -119,10 +119,38 @@ def _positive_seconds(value: str) -> float:
     return seconds
 
 
+def _command(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    *,
+    help: str,
+    description: str,
+    epilog: str,
+    parents: Sequence[argparse.ArgumentParser] = (),
+) -> argparse.ArgumentParser:
+    """Add a command's parser, which knows itself so that an unknown argument is shown with its usage.
+
+    Abbreviations are off (on every parser: argparse applies ``allow_abbrev`` per parser), so a
+    misspelt ``--chec`` is an error rather than silently taken for ``--check``.
+    """
+    command = commands.add_parser(
+        name,
+        help=help,
+        description=description,
+        epilog=epilog,
+        parents=parents,
+        formatter_class=_formatter,
+        allow_abbrev=False,
+    )
+    command.set_defaults(subparser=command)
+    return command
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tower-webhooks",
         formatter_class=_formatter,
+        allow_abbrev=False,
         description=_wrap(
             "Sign, verify and test Tower webhooks: check an endpoint the way Tower judges it, "
             "capture real deliveries, and find out why a signature does not match."
@@ -132,10 +160,10 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     secret = _secret_options()
 
-    sign = commands.add_parser(
+    sign = _command(
+        commands,
         "sign",
         parents=[secret, _body_options()],
-        formatter_class=_formatter,
         help="print the two headers Tower would send with a body",
         description=_wrap(
             "Sign a body the way Tower does and print the X-Tower-Webhook-Timestamp and "
@@ -161,10 +189,10 @@ def _parser() -> argparse.ArgumentParser:
     sign.add_argument("--curl", metavar="URL", help="print a curl command that posts the signed body to URL")
     sign.set_defaults(handler=_sign)
 
-    verify = commands.add_parser(
+    verify = _command(
+        commands,
         "verify",
         parents=[secret],
-        formatter_class=_formatter,
         help="check one request's signature and timestamp; --explain says why it fails",
         description=_wrap(
             "Verify one request, given as its two header values and its body, or as a capture "
@@ -184,7 +212,7 @@ def _parser() -> argparse.ArgumentParser:
 
 {_EXIT_CODES}""",
     )
-    verify.set_defaults(handler=_verify, subparser=verify)
+    verify.set_defaults(handler=_verify)
     request = verify.add_argument_group("the request (either a capture, or all three of timestamp, signature, body)")
     request.add_argument("--capture", metavar="FILE", type=Path, help="a capture file written by `listen --save`")
     request.add_argument("--timestamp", metavar="DIGITS", help="the X-Tower-Webhook-Timestamp header value")
@@ -201,10 +229,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     window.add_argument("--no-tolerance", action="store_true", help="skip the time check (for old requests only)")
 
-    send = commands.add_parser(
+    send = _command(
+        commands,
         "send",
         parents=[secret, _body_options()],
-        formatter_class=_formatter,
         help="post a signed request to an endpoint and judge the answer as Tower does",
         description=_wrap(
             "Sign a body now and POST it to URL over a fresh connection, then judge the answer "
@@ -238,10 +266,10 @@ def _parser() -> argparse.ArgumentParser:
     send.add_argument("--check", action="store_true", help="also send forged requests and print a pass/fail table")
     send.set_defaults(handler=_send)
 
-    listen = commands.add_parser(
+    listen = _command(
+        commands,
         "listen",
         parents=[secret],
-        formatter_class=_formatter,
         help="run a local receiver that verifies and prints (and saves) each delivery",
         description=_wrap(
             "Run a standard-library HTTP receiver that verifies every POST with the secret, "
@@ -284,9 +312,9 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
 
-    secret_command = commands.add_parser(
+    secret_command = _command(
+        commands,
         "secret",
-        formatter_class=_formatter,
         help="print a fresh random secret (base64, like Tower's)",
         description=_wrap(
             "Print a fresh random secret: 64 random bytes, base64-encoded like the ones Tower "
@@ -300,9 +328,9 @@ exit status:
   2  usage error: bad arguments""",
     )
     secret_command.set_defaults(handler=_secret)
-    demo = commands.add_parser(
+    demo = _command(
+        commands,
         "demo",
-        formatter_class=_formatter,
         help="run `listen` and `send --check` against each other on 127.0.0.1",
         description=_wrap(
             "Start the `listen` receiver on 127.0.0.1 with a fresh secret, run `send --check` "
@@ -322,7 +350,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code (0 success, 1 rejected or failed, 2 usage error)."""
     try:
         try:
-            arguments = _parser().parse_args(argv)
+            # A command's parser passes what it does not know up to the top level, whose own error
+            # would show the top-level usage: the command's parser reports it instead, with its usage.
+            arguments, unknown = _parser().parse_known_args(argv)
+            if unknown:
+                arguments.subparser.error(f"unrecognized arguments: {' '.join(unknown)}")
             handler: Callable[[argparse.Namespace], int] = arguments.handler
             return handler(arguments)
         finally:
