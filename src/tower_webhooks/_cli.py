@@ -109,13 +109,16 @@ def _url(value: str) -> str:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+_MAX_SECONDS = 3600  # a timeout of an hour is a mistake well before it is a wait
+
+
 def _positive_seconds(value: str) -> float:
     try:
         seconds = float(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number of seconds: {value!r}") from None
-    if not 0 < seconds <= 3600:
-        raise argparse.ArgumentTypeError("must be more than 0 and at most 3600 seconds")
+    if not 0 < seconds <= _MAX_SECONDS:
+        raise argparse.ArgumentTypeError(f"must be more than 0 and at most {_MAX_SECONDS} seconds")
     return seconds
 
 
@@ -261,7 +264,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         type=_positive_seconds,
         default=TOWER_TIMEOUT_S,
-        help=f"time for the whole answer to arrive (default: {TOWER_TIMEOUT_S:g}, Tower's)",
+        help=f"time for the whole answer to arrive, at most {_MAX_SECONDS} (default: {TOWER_TIMEOUT_S:g}, Tower's)",
     )
     send.add_argument("--check", action="store_true", help="also send forged requests and print a pass/fail table")
     send.set_defaults(handler=_send)
@@ -308,7 +311,7 @@ def _parser() -> argparse.ArgumentParser:
         help=(
             "time each request has to arrive whole, from the connection (or the previous answer) to its last "
             "byte; a slower client is disconnected, with 408 if its body was cut short "
-            f"(default: {DEFAULT_READ_TIMEOUT_S:g}, Tower's own limit)"
+            f"(at most {_MAX_SECONDS}; default: {DEFAULT_READ_TIMEOUT_S:g}, Tower's own limit)"
         ),
     )
 

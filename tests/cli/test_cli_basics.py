@@ -52,6 +52,18 @@ def test_help_lists_only_the_exit_codes_that_apply(command: str, codes: list[str
     assert "secret, an unreadable" not in out
 
 
+@pytest.mark.parametrize(("command", "option"), [("send", "--timeout"), ("listen", "--read-timeout")])
+def test_help_states_the_most_seconds_a_timeout_takes(command: str, option: str) -> None:
+    """A timeout's help gives its maximum, so it is not first learnt from an error; a second more is refused."""
+    lines = run(command, "--help").out.splitlines()
+    start = next(index for index, line in enumerate(lines) if line.startswith(f"  {option} SECONDS"))
+    end = next(index for index in range(start + 1, len(lines)) if not lines[index].startswith(" " * 4))
+    assert "at most 3600" in " ".join(" ".join(lines[start:end]).split())
+    refused = run(command, option, "3601", *(["http://127.0.0.1:9/"] if command == "send" else []))
+    assert refused.code == 2
+    assert f"argument {option}: must be more than 0 and at most 3600 seconds" in refused.err
+
+
 def test_top_level_help_lists_every_command() -> None:
     """`tower-webhooks --help` names every command."""
     result = run("--help")
