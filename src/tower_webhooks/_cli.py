@@ -287,7 +287,10 @@ def _parser() -> argparse.ArgumentParser:
 
 {_SECRET_HELP}
 
-{_EXIT_CODES}""",
+exit status:
+  0  stopped by Ctrl-C, or after --count deliveries
+  1  could not start: the port is in use (pick another --port), or --save DIR cannot be made
+  2  usage error: bad arguments, no or a bad secret""",
     )
     listen.set_defaults(handler=_listen)
     listen.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
