@@ -421,8 +421,15 @@ def _send(arguments: argparse.Namespace) -> int:
         sample = _DEFAULT_SEND_SAMPLE
     body = read_body(path=arguments.body, sample=sample, to_sign=True)
     if arguments.check:
+        source = (
+            f"the file {arguments.secret_file}" if arguments.secret_file is not None else f"${arguments.secret_env}"
+        )
         return run_check(
-            arguments.url, check_cases(secret, encoding, body), timeout_s=arguments.timeout, out=sys.stdout
+            arguments.url,
+            check_cases(secret, encoding, body),
+            timeout_s=arguments.timeout,
+            secret_source=f"{source}, read as {encoding}",
+            out=sys.stdout,
         )
     label = f"sample {sample}" if sample else ("stdin" if arguments.body == "-" else arguments.body)
     return run_send(
