@@ -1,7 +1,7 @@
 """The ``tower-webhooks`` command line: argument parsing and dispatch only (standard library only).
 
-Exit codes: 0 success, 1 a request was rejected or a check failed, 2 the command itself was wrong
-(bad arguments, no secret, an unreadable file).
+Exit codes: 0 success, 1 a request was rejected, a check failed or ``listen`` could not start,
+2 the command itself was wrong (bad arguments, no secret, an unreadable file).
 """
 
 from __future__ import annotations
