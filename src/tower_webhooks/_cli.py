@@ -1,7 +1,7 @@
 """The ``tower-webhooks`` command line: argument parsing and dispatch only (standard library only).
 
-Exit codes: 0 success, 1 a request was rejected or a check failed, 2 the command itself was wrong
-(bad arguments, no secret, an unreadable file).
+Exit codes: 0 success, 1 a request was rejected, a check failed or ``listen`` could not start,
+2 the command itself was wrong (bad arguments, no secret, an unreadable file).
 """
 
 from __future__ import annotations
@@ -109,20 +109,51 @@ def _url(value: str) -> str:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+_MAX_SECONDS = 3600  # a timeout of an hour is a mistake well before it is a wait
+
+
 def _positive_seconds(value: str) -> float:
     try:
         seconds = float(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number of seconds: {value!r}") from None
-    if not 0 < seconds <= 3600:
-        raise argparse.ArgumentTypeError("must be more than 0 and at most 3600 seconds")
+    if not 0 < seconds <= _MAX_SECONDS:
+        raise argparse.ArgumentTypeError(f"must be more than 0 and at most {_MAX_SECONDS} seconds")
     return seconds
+
+
+def _command(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    *,
+    help: str,
+    description: str,
+    epilog: str,
+    parents: Sequence[argparse.ArgumentParser] = (),
+) -> argparse.ArgumentParser:
+    """Add a command's parser, which knows itself so that an unknown argument is shown with its usage.
+
+    Abbreviations are off (on every parser: argparse applies ``allow_abbrev`` per parser), so a
+    misspelt ``--chec`` is an error rather than silently taken for ``--check``.
+    """
+    command = commands.add_parser(
+        name,
+        help=help,
+        description=description,
+        epilog=epilog,
+        parents=parents,
+        formatter_class=_formatter,
+        allow_abbrev=False,
+    )
+    command.set_defaults(subparser=command)
+    return command
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tower-webhooks",
         formatter_class=_formatter,
+        allow_abbrev=False,
         description=_wrap(
             "Sign, verify and test Tower webhooks: check an endpoint the way Tower judges it, "
             "capture real deliveries, and find out why a signature does not match."
@@ -132,10 +163,10 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     secret = _secret_options()
 
-    sign = commands.add_parser(
+    sign = _command(
+        commands,
         "sign",
         parents=[secret, _body_options()],
-        formatter_class=_formatter,
         help="print the two headers Tower would send with a body",
         description=_wrap(
             "Sign a body the way Tower does and print the X-Tower-Webhook-Timestamp and "
@@ -161,10 +192,10 @@ def _parser() -> argparse.ArgumentParser:
     sign.add_argument("--curl", metavar="URL", help="print a curl command that posts the signed body to URL")
     sign.set_defaults(handler=_sign)
 
-    verify = commands.add_parser(
+    verify = _command(
+        commands,
         "verify",
         parents=[secret],
-        formatter_class=_formatter,
         help="check one request's signature and timestamp; --explain says why it fails",
         description=_wrap(
             "Verify one request, given as its two header values and its body, or as a capture "
@@ -184,7 +215,7 @@ def _parser() -> argparse.ArgumentParser:
 
 {_EXIT_CODES}""",
     )
-    verify.set_defaults(handler=_verify, subparser=verify)
+    verify.set_defaults(handler=_verify)
     request = verify.add_argument_group("the request (either a capture, or all three of timestamp, signature, body)")
     request.add_argument("--capture", metavar="FILE", type=Path, help="a capture file written by `listen --save`")
     request.add_argument("--timestamp", metavar="DIGITS", help="the X-Tower-Webhook-Timestamp header value")
@@ -201,10 +232,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     window.add_argument("--no-tolerance", action="store_true", help="skip the time check (for old requests only)")
 
-    send = commands.add_parser(
+    send = _command(
+        commands,
         "send",
         parents=[secret, _body_options()],
-        formatter_class=_formatter,
         help="post a signed request to an endpoint and judge the answer as Tower does",
         description=_wrap(
             "Sign a body now and POST it to URL over a fresh connection, then judge the answer "
@@ -233,15 +264,15 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         type=_positive_seconds,
         default=TOWER_TIMEOUT_S,
-        help=f"time for the whole answer to arrive (default: {TOWER_TIMEOUT_S:g}, Tower's)",
+        help=f"time for the whole answer to arrive, at most {_MAX_SECONDS} (default: {TOWER_TIMEOUT_S:g}, Tower's)",
     )
     send.add_argument("--check", action="store_true", help="also send forged requests and print a pass/fail table")
     send.set_defaults(handler=_send)
 
-    listen = commands.add_parser(
+    listen = _command(
+        commands,
         "listen",
         parents=[secret],
-        formatter_class=_formatter,
         help="run a local receiver that verifies and prints (and saves) each delivery",
         description=_wrap(
             "Run a standard-library HTTP receiver that verifies every POST with the secret, "
@@ -256,7 +287,10 @@ def _parser() -> argparse.ArgumentParser:
 
 {_SECRET_HELP}
 
-{_EXIT_CODES}""",
+exit status:
+  0  stopped by Ctrl-C, or after --count deliveries
+  1  could not start: the port is in use (pick another --port), or --save DIR cannot be made
+  2  usage error: bad arguments, no or a bad secret""",
     )
     listen.set_defaults(handler=_listen)
     listen.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
@@ -280,13 +314,13 @@ def _parser() -> argparse.ArgumentParser:
         help=(
             "time each request has to arrive whole, from the connection (or the previous answer) to its last "
             "byte; a slower client is disconnected, with 408 if its body was cut short "
-            f"(default: {DEFAULT_READ_TIMEOUT_S:g}, Tower's own limit)"
+            f"(at most {_MAX_SECONDS}; default: {DEFAULT_READ_TIMEOUT_S:g}, Tower's own limit)"
         ),
     )
 
-    secret_command = commands.add_parser(
+    secret_command = _command(
+        commands,
         "secret",
-        formatter_class=_formatter,
         help="print a fresh random secret (base64, like Tower's)",
         description=_wrap(
             "Print a fresh random secret: 64 random bytes, base64-encoded like the ones Tower "
@@ -300,9 +334,9 @@ exit status:
   2  usage error: bad arguments""",
     )
     secret_command.set_defaults(handler=_secret)
-    demo = commands.add_parser(
+    demo = _command(
+        commands,
         "demo",
-        formatter_class=_formatter,
         help="run `listen` and `send --check` against each other on 127.0.0.1",
         description=_wrap(
             "Start the `listen` receiver on 127.0.0.1 with a fresh secret, run `send --check` "
@@ -322,7 +356,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code (0 success, 1 rejected or failed, 2 usage error)."""
     try:
         try:
-            arguments = _parser().parse_args(argv)
+            # A command's parser passes what it does not know up to the top level, whose own error
+            # would show the top-level usage: the command's parser reports it instead, with its usage.
+            arguments, unknown = _parser().parse_known_args(argv)
+            if unknown:
+                arguments.subparser.error(f"unrecognized arguments: {' '.join(unknown)}")
             handler: Callable[[argparse.Namespace], int] = arguments.handler
             return handler(arguments)
         finally:
@@ -383,8 +421,15 @@ def _send(arguments: argparse.Namespace) -> int:
         sample = _DEFAULT_SEND_SAMPLE
     body = read_body(path=arguments.body, sample=sample, to_sign=True)
     if arguments.check:
+        source = (
+            f"the file {arguments.secret_file}" if arguments.secret_file is not None else f"${arguments.secret_env}"
+        )
         return run_check(
-            arguments.url, check_cases(secret, encoding, body), timeout_s=arguments.timeout, out=sys.stdout
+            arguments.url,
+            check_cases(secret, encoding, body),
+            timeout_s=arguments.timeout,
+            secret_source=f"{source}, read as {encoding}",
+            out=sys.stdout,
         )
     label = f"sample {sample}" if sample else ("stdin" if arguments.body == "-" else arguments.body)
     return run_send(

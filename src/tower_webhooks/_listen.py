@@ -8,6 +8,7 @@ otherwise, like the adapters.
 from __future__ import annotations
 
 import contextlib
+import errno
 import sys
 import threading
 from collections.abc import Iterator
@@ -96,14 +97,14 @@ def run_listen(
     read_timeout_s: float,
     out: TextIO,
 ) -> int:
-    """Receive until interrupted (or ``count`` deliveries); return 0, or 1 if it cannot start."""
+    """Receive until interrupted (or ``count`` deliveries); return 0, or 1 if it cannot start (a port in use)."""
     log = DeliveryLog(out, save_dir=save_dir, count=count)
     try:
         if save_dir is not None:
             save_dir.mkdir(parents=True, exist_ok=True)
         server = ReceiverServer((host, port), verifier, log, read_timeout_s=read_timeout_s)
     except OSError as error:
-        print(f"tower-webhooks: error: {error.strerror}: {error.filename or f'{host}:{port}'}", file=sys.stderr)
+        print(f"tower-webhooks: error: {_cannot_start(error, host, port)}", file=sys.stderr)
         return 1
     saving = f", saving captures to {save_dir}" if save_dir is not None else ""
     print(f"listening on {server.url} with {verifier!r}{saving} (Ctrl-C to stop)", file=out, flush=True)
@@ -111,3 +112,13 @@ def run_listen(
         log.done.wait()
     print(f"stopped after {log.received} deliveries", file=out, flush=True)
     return 0
+
+
+def _cannot_start(error: OSError, host: str, port: int) -> str:
+    """Why the receiver could not start, and for the usual cause, a port already taken, what to do."""
+    if error.errno == errno.EADDRINUSE:
+        return (
+            f"cannot listen on {host}:{port}: another process is listening there; "
+            "pick another port with --port (--port 0 picks a free one), or stop that process"
+        )
+    return f"{error.strerror}: {error.filename or f'{host}:{port}'}"

@@ -28,6 +28,7 @@ from ._signing import current_time_ms, sign
 __all__ = [
     "TOWER_TIMEOUT_S",
     "CheckCase",
+    "CheckRow",
     "Outcome",
     "check_cases",
     "check_endpoint",
@@ -269,11 +270,44 @@ def check_cases(secret: Secret, secret_encoding: SecretEncoding, body: bytes) ->
     ]
 
 
-def run_check(url: str, cases: list[CheckCase], *, timeout_s: float, out: TextIO) -> int:
-    """Post every case and print the table; return 0 if the endpoint handled all correctly, else 1."""
-    passed = check_endpoint(url, cases, timeout_s=timeout_s, out=out)
+@dataclass(frozen=True, slots=True)
+class CheckRow:
+    """One row of the ``send --check`` table: a request, the endpoint's answer, and what is wrong with it.
+
+    Attributes:
+        case: The request and what a correct endpoint does with it.
+        outcome: What the endpoint did.
+        problem: What is wrong with the answer, or ``None`` if the row passes.
+    """
+
+    case: CheckCase
+    outcome: Outcome
+    problem: str | None
+
+
+def run_check(url: str, cases: list[CheckCase], *, timeout_s: float, secret_source: str, out: TextIO) -> int:
+    """Post every case and print the table; return 0 if the endpoint handled all correctly, else 1.
+
+    Args:
+        url: The endpoint.
+        cases: The requests and what a correct endpoint does with each.
+        timeout_s: The time each answer must arrive in, whole.
+        secret_source: Where this command's secret came from, for the hint when the endpoint's differs
+            (such as ``"$TOWER_WEBHOOK_SECRET, read as base64"``).
+        out: Where the table goes.
+    """
+    rows = check_endpoint(url, cases, timeout_s=timeout_s, out=out)
+    passed = sum(row.problem is None for row in rows)
     if passed < len(cases):
         print(f"\n{passed} of {len(cases)} checks passed.", file=out)
+        if _likely_another_secret(rows):
+            print(
+                "hint: the endpoint refused every request, the genuine one too: the endpoint and this command most "
+                f"likely hold different secrets (this command's is {secret_source}: compare it with the endpoint's, "
+                "or choose another with --secret-env, --secret-file or --secret-encoding), or the endpoint "
+                "re-serialises the body before verifying it (it must verify the raw bytes it received)",
+                file=out,
+            )
         return 1
     print(
         f"\n{passed} of {len(cases)} checks passed: the endpoint accepts Tower's requests and rejects forged ones.",
@@ -282,10 +316,29 @@ def run_check(url: str, cases: list[CheckCase], *, timeout_s: float, out: TextIO
     return 0
 
 
+def _likely_another_secret(rows: list[CheckRow]) -> bool:
+    """Whether the endpoint refused the genuine request for its signature and rightly refused every forged one.
+
+    That is what an endpoint verifying with another secret does. Ours names the mismatch in its JSON
+    answer; another endpoint's 400, 401 or 403 counts too, unless it names one of our other reasons
+    (a timestamp out of tolerance, a missing header), which another secret would not explain.
+    """
+    genuine = [row.outcome for row in rows if row.case.accept]
+    other_reasons = {row.case.reason for row in rows} - {"signature_mismatch"}
+    return (
+        bool(genuine)
+        and all(row.problem is None for row in rows if not row.case.accept)
+        and all(
+            outcome.failure is None and outcome.status in (400, 401, 403) and outcome.error_code() not in other_reasons
+            for outcome in genuine
+        )
+    )
+
+
 def check_endpoint(
     url: str, cases: list[CheckCase], *, timeout_s: float, out: TextIO, exact_reasons: bool = False
-) -> int:
-    """Post every case, print one table row each, and return how many the endpoint handled correctly.
+) -> list[CheckRow]:
+    """Post every case, print one table row each, and return the rows (each ``problem`` is ``None`` if it passed).
 
     Args:
         url: The endpoint.
@@ -296,11 +349,11 @@ def check_endpoint(
             whose endpoint is ours); other endpoints need only answer 4xx to a bad request.
     """
     print(f"{'result':<6}  {'expected':<24}  {'got':<28}  request", file=out)
-    passed = 0
+    rows = []
     for case in cases:
         outcome = deliver(url, case.body, case.headers, timeout_s=timeout_s)
         problem = _problem(case, outcome, exact_reasons=exact_reasons)
-        passed += problem is None
+        rows.append(CheckRow(case, outcome, problem))
         expected = f"{'200' if case.accept else '4xx'} {case.reason}"
         got = f"{outcome.status or '-'} {printable(outcome.error_code() or _phrase(outcome.status))}"
         note = f"  <- {problem}" if problem else ""
@@ -310,7 +363,7 @@ def check_endpoint(
             f"{_duration(outcome.total_s)}]{note}",
             file=out,
         )
-    return passed
+    return rows
 
 
 def _problem(case: CheckCase, outcome: Outcome, *, exact_reasons: bool) -> str | None:

@@ -52,6 +52,18 @@ def test_help_lists_only_the_exit_codes_that_apply(command: str, codes: list[str
     assert "secret, an unreadable" not in out
 
 
+@pytest.mark.parametrize(("command", "option"), [("send", "--timeout"), ("listen", "--read-timeout")])
+def test_help_states_the_most_seconds_a_timeout_takes(command: str, option: str) -> None:
+    """A timeout's help gives its maximum, so it is not first learnt from an error; a second more is refused."""
+    lines = run(command, "--help").out.splitlines()
+    start = next(index for index, line in enumerate(lines) if line.startswith(f"  {option} SECONDS"))
+    end = next(index for index in range(start + 1, len(lines)) if not lines[index].startswith(" " * 4))
+    assert "at most 3600" in " ".join(" ".join(lines[start:end]).split())
+    refused = run(command, option, "3601", *(["http://127.0.0.1:9/"] if command == "send" else []))
+    assert refused.code == 2
+    assert f"argument {option}: must be more than 0 and at most 3600 seconds" in refused.err
+
+
 def test_top_level_help_lists_every_command() -> None:
     """`tower-webhooks --help` names every command."""
     result = run("--help")
@@ -64,6 +76,50 @@ def test_usage_error_exits_2() -> None:
     """A bad argument exits 2, as argparse does."""
     assert run("sign", "--no-such-option").code == 2
     assert run().code == 2
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ("send", "--chek", "http://127.0.0.1:9/webhooks/tower"),
+        ("verify", "--explian", "--capture", "c.json"),
+        ("listen", "--prot", "0"),
+        ("sign", "--timestamp", "1764468000000", "--sample", "test-event.json"),  # verify's option, not sign's
+    ],
+)
+def test_a_misspelt_option_is_named_with_the_commands_usage(arguments: tuple[str, ...]) -> None:
+    """A misspelt option exits 2 before doing anything, naming it under the command's usage, not the top level's.
+
+    Regression: the error came with `usage: tower-webhooks [-h] COMMAND ...`, which lists no option.
+    """
+    result = run(*arguments)
+    assert result.code == 2
+    assert result.out == ""
+    assert f"usage: tower-webhooks {arguments[0]} " in result.err
+    assert f"tower-webhooks {arguments[0]}: error: unrecognized arguments: {arguments[1]}" in result.err
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ("sign", "--samp", "test-event.json"),
+        ("send", "--chec", "http://127.0.0.1:9/webhooks/tower", "--timeout", "0.5"),
+        ("verify", "--no-tol", "--capture", "c.json"),
+    ],
+)
+def test_an_abbreviated_option_is_not_taken_for_the_whole_one(arguments: tuple[str, ...]) -> None:
+    """A prefix of an option is an unknown option (exit 2), so a typo is never silently bound to another option."""
+    result = run(*arguments)
+    assert result.code == 2, result.out + result.err
+    assert result.out == ""
+    assert f"unrecognized arguments: {arguments[1]}" in result.err
+
+
+def test_an_option_may_carry_its_value_after_an_equals_sign() -> None:
+    """`--option=value` still works with abbreviations off."""
+    result = run("sign", "--sample=test-event.json", "--timestamp-ms=1764468000000")
+    assert result.code == 0, result.err
+    assert f"{TIMESTAMP_HEADER}: 1764468000000" in result.out
 
 
 def test_secret_prints_a_fresh_base64_secret() -> None:

@@ -16,7 +16,14 @@ import pytest
 
 from tests.cli.helpers import TIMEOUT_S, Endpoint, Respond, answer, run, stall
 from tests.values import SECRET
-from tower_webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, Verifier, WebhookVerificationError, verify
+from tower_webhooks import (
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    Verifier,
+    WebhookVerificationError,
+    generate_secret,
+    verify,
+)
 from tower_webhooks._receiver import ReceiverServer
 from tower_webhooks._samples import sample_body
 from tower_webhooks._secret import SecretEncoding
@@ -182,6 +189,56 @@ def test_check_passes_a_correct_endpoint(receiver: str) -> None:
     assert all(row.startswith("pass ") for row in rows)
     assert "9 of 9 checks passed" in result.out
     assert SECRET not in result.out + result.err
+
+
+SECRET_HINT = "hint: the endpoint refused every request, the genuine one too"
+
+
+def test_check_with_another_secret_than_the_endpoints_says_so(receiver: str, tmp_path: Path) -> None:
+    """The genuine row refused as a signature mismatch, and every forgery refused: one hint names the secrets.
+
+    Regression: the genuine row just failed, and nothing said that the two secrets likely differ.
+    """
+    (tmp_path / "secret").write_text(generate_secret())
+    result = run("send", "--check", receiver, "--secret-file", str(tmp_path / "secret"))
+    assert result.code == 1, result.out + result.err
+    rows = [line for line in result.out.splitlines() if line.startswith(("pass ", "FAIL "))]
+    assert rows[0].startswith("FAIL    200 ok                    400 signature_mismatch")
+    assert all(row.startswith("pass ") for row in rows[1:])
+    [hint] = [line for line in result.out.splitlines() if line.startswith("hint:")]
+    assert hint.startswith(SECRET_HINT)
+    assert "the endpoint and this command most likely hold different secrets" in hint
+    assert f"this command's is the file {tmp_path / 'secret'}, read as base64:" in hint
+    assert "re-serialises the body" in hint
+    assert SECRET not in result.out + result.err
+
+
+@pytest.mark.parametrize("status", [400, 401, 403])
+def test_check_gives_the_secret_hint_for_another_endpoints_refusal(endpoint: Start, status: int) -> None:
+    """An endpoint that is not ours and refuses everything with 400, 401 or 403 gets the hint too."""
+    result = run("send", "--check", endpoint(answer(status, b"Unauthorized")).url)
+    assert result.code == 1, result.out + result.err
+    assert "8 of 9 checks passed." in result.out
+    hint = f"{SECRET_HINT}: the endpoint and this command most likely hold different secrets"
+    assert f"{hint} (this command's is $TOWER_WEBHOOK_SECRET, read as base64:" in result.out
+
+
+@pytest.mark.parametrize(
+    "respond",
+    [
+        answer(200),  # the genuine request passes
+        answer(500),  # not a refusal
+        answer(404),  # a wrong path, not a signature
+        answer(400, b'{"error": "timestamp_too_old"}'),  # our reason for a clock, not a secret
+        answer(400, b'{"error": "missing_header"}'),  # a proxy that drops headers
+    ],
+    ids=["200", "500", "404", "timestamp_too_old", "missing_header"],
+)
+def test_check_gives_no_secret_hint_when_another_secret_does_not_explain_it(endpoint: Start, respond: Respond) -> None:
+    """Without a signature refusal of the genuine request (and every forgery refused), there is no hint."""
+    result = run("send", "--check", endpoint(respond).url)
+    assert result.code == 1, result.out + result.err
+    assert "hint:" not in result.out
 
 
 def test_check_fails_an_endpoint_that_accepts_everything(endpoint: Start) -> None:
