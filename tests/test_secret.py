@@ -118,6 +118,17 @@ class TestOtherEncodings:
             with pytest.raises(TypeError, match=message):
                 Verifier(given)  # type: ignore[arg-type]
 
+    @pytest.mark.parametrize("secret", ["c2hvcnQ=", [b"\xff"], [bytearray(b"x" * 32)]], ids=["short", "raw", "list"])
+    def test_verify_raises_a_bad_secrets_error_once(self, secret: object) -> None:
+        """verify()'s error for a bad secret is not chained to the same error from its cache (regression).
+
+        Retrying uncached inside the except clause printed every bad secret's traceback twice,
+        joined by "During handling of the above exception, another exception occurred".
+        """
+        with pytest.raises((TypeError, ValueError)) as caught:
+            verify(secret, "1", "x", BODY)  # type: ignore[arg-type]
+        assert caught.value.__context__ is None
+
     def test_each_encoding_round_trips_through_sign(self) -> None:
         """sign() and verify() agree for every encoding."""
         for secret, encoding in ((STANDARD, "base64"), (KEY.hex(), "hex"), ("a raw secret of 16+ chars", "raw")):

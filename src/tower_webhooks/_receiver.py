@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import io
 import socket
 import threading
@@ -23,6 +24,8 @@ DEFAULT_READ_TIMEOUT_S = 30.0
 DEFAULT_MAX_CONNECTIONS = 64
 """Connections served at once. Tower sends one delivery at a time; the cap bounds the threads that
 clients holding connections open can take, each for up to the read timeout."""
+_LINGER_S = 5.0
+"""How long a refused connection stays open after its 503, for the request it is sending to arrive unread."""
 
 
 class Delivery(NamedTuple):
@@ -49,8 +52,8 @@ class ReceiverServer(ThreadingHTTPServer):
 
     Each connection is served on a thread of its own, up to ``max_connections`` at once; one more
     gets 503 ``too_many_connections`` with ``Retry-After: 1`` as soon as it is accepted, and is
-    closed, so that clients holding connections open cannot make the receiver start threads
-    without bound.
+    closed a few seconds later, unread, so that clients holding connections open cannot make the
+    receiver start threads without bound.
 
     Args:
         address: ``(host, port)``; port 0 picks a free one.
@@ -80,6 +83,7 @@ class ReceiverServer(ThreadingHTTPServer):
         self.read_timeout_s = read_timeout_s
         self.max_connections = max_connections
         self._free_slots = threading.Semaphore(max_connections)
+        self._lingering: collections.deque[tuple[float, socket.socket]] = collections.deque()
 
     def process_request(self, request: Any, client_address: Any) -> None:
         """Serve the connection on a thread of its own, or refuse it at once if every slot is taken."""
@@ -113,9 +117,30 @@ class ReceiverServer(ThreadingHTTPServer):
         try:
             connection.settimeout(1.0)  # a fresh socket's buffer takes it at once; never wait on the client
             connection.sendall(head.encode("ascii") + reply.body)
+            connection.shutdown(socket.SHUT_WR)
         except OSError:
-            pass  # the client is gone or not reading: closing is all that is left
-        self.shutdown_request(connection)
+            self.shutdown_request(connection)  # the client is gone or not reading: closing is all that is left
+            return
+        # Closed now, the socket would answer the request the client is still sending with a reset,
+        # which most clients report instead of the 503 (http.client: BrokenPipeError). Kept open a
+        # moment, unread, it lets the request arrive and the answer be read; at most
+        # max_connections of them, so a flood of connections cannot hold sockets without bound.
+        self._lingering.append((time.monotonic() + _LINGER_S, connection))
+        if len(self._lingering) > self.max_connections:
+            self._lingering.popleft()[1].close()
+
+    def service_actions(self) -> None:
+        """Close the refused connections whose moment has passed (serve_forever calls this every loop)."""
+        super().service_actions()
+        now = time.monotonic()
+        while self._lingering and self._lingering[0][0] <= now:
+            self._lingering.popleft()[1].close()
+
+    def server_close(self) -> None:
+        """Close the listening socket and any refused connection still open."""
+        super().server_close()
+        while self._lingering:
+            self._lingering.popleft()[1].close()
 
     @property
     def url(self) -> str:

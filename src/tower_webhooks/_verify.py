@@ -296,8 +296,10 @@ def verify(
     """
     secrets, tolerance = _as_tuple(secret), _check_tolerance(tolerance_ms)
     try:
-        verifier = _cached_verifier(secrets, secret_encoding, tolerance)
-    except (TypeError, ValueError):  # an unhashable secret (a bytearray): Verifier says what is wrong with it
+        verifier: Verifier | None = _cached_verifier(secrets, secret_encoding, tolerance)
+    except (TypeError, ValueError):  # unhashable (a bytearray in a list), or unusable: Verifier says which
+        verifier = None
+    if verifier is None:  # built outside the except clause, so its error is not chained to the cache's
         verifier = Verifier(secrets, tolerance_ms=tolerance, secret_encoding=secret_encoding)
     if now_ms is not None:
         if not isinstance(now_ms, int) or isinstance(now_ms, bool):

@@ -195,6 +195,16 @@ def test_max_content_length_is_a_413_naming_the_setting(app: flask.Flask, secret
     assert "MAX_CONTENT_LENGTH" in response.json["detail"]
 
 
+def test_a_chunked_body_over_max_content_length_is_a_413_naming_the_setting(app: flask.Flask, secret: str) -> None:
+    """Werkzeug cuts a chunked body off at MAX_CONTENT_LENGTH, which verified as a signature mismatch (regression)."""
+    app.config["MAX_CONTENT_LENGTH"] = len(PRETTY) - 1
+    answer = post_environ(app, chunked_environ(secret, PRETTY, input_terminated=True))
+    assert (answer.status, answer.json()["error"]) == (413, "body_too_large")
+    assert "MAX_CONTENT_LENGTH" in answer.json()["detail"]
+    app.config["MAX_CONTENT_LENGTH"] = len(PRETTY)  # a body exactly at the limit is whole
+    assert post_environ(app, chunked_environ(secret, PRETTY, input_terminated=True)).status == 200
+
+
 def test_the_view_can_still_read_the_body_as_json(secret: str) -> None:
     """The body stays cached for the view: request.get_json() works after verification."""
     app = flask.Flask(__name__)

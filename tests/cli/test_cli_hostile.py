@@ -343,3 +343,27 @@ def test_listen_refuses_connections_past_its_cap_and_serves_again_once_they_clos
                 break
             time.sleep(0.05)
         assert status == 200
+
+
+def test_a_refused_client_that_sends_its_request_first_still_reads_the_503() -> None:
+    """The 503 reaches a client that writes its whole request before reading, as http.client does (regression).
+
+    The refused socket was closed at once, so the request arriving after it drew a reset: the
+    client saw BrokenPipeError or ConnectionResetError (59 times in 60) instead of the answer.
+    """
+    server = ReceiverServer(("127.0.0.1", 0), Verifier(SECRET), max_connections=1, read_timeout_s=TIMEOUT_S)
+    port = server.server_address[1]
+    with running(server):
+        holder = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT_S)
+        try:
+            for _ in range(3):
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT_S)
+                try:
+                    connection.request("POST", "/webhooks/tower", body=BODY, headers=sign(SECRET, BODY))
+                    response = connection.getresponse()
+                    assert (response.status, response.getheader("Retry-After")) == (503, "1")
+                    assert json.loads(response.read())["error"] == "too_many_connections"
+                finally:
+                    connection.close()
+        finally:
+            holder.close()

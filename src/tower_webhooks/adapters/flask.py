@@ -56,19 +56,23 @@ def _read_body(guard: Guard, environ: dict[str, Any]) -> bytes:
     # for two look-ups cost 12 us a request, more than half of what verifying it costs (docs/performance.md).
     length = get_content_length(environ)
     guard.check_length(length)
-    if length is None and "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+    chunked = length is None and "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+    if chunked:
         if "wsgi.input_terminated" not in environ:
             raise body_unavailable("this WSGI server does not pass chunked bodies on (no wsgi.input_terminated)")
         # One byte past the limit tells a body too large (Guard.check refuses it); the rest stays unread.
         environ["wsgi.input"] = LimitedStream(environ["wsgi.input"], guard.max_body_bytes + 1, is_max=True)
     request = flask.request
+    setting = request.max_content_length
     try:
         body = request.get_data(cache=True)  # the raw bytes, cached for the view; never form parsing
     except RequestEntityTooLarge:
-        setting = request.max_content_length
         if setting is not None and setting < guard.max_body_bytes:
             raise guard.too_large(length, limit=setting, setting="MAX_CONTENT_LENGTH") from None
         raise guard.too_large(length) from None
+    # Werkzeug cuts a chunked body off at MAX_CONTENT_LENGTH without a word: one more byte tells it was cut.
+    if chunked and setting is not None and len(body) == setting and environ["wsgi.input"].read(1):
+        raise guard.too_large(None, limit=setting, setting="MAX_CONTENT_LENGTH")
     return require_whole(body, length, "code that ran earlier (request.form, request.files or request.stream)")
 
 
