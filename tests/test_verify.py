@@ -245,6 +245,17 @@ class TestTolerance:
         with pytest.raises(ValueError, match="is Unix seconds"):
             Verifier(SECRET, clock=lambda: NOW_MS // 1000).verify(GOOD_TS, GOOD_SIG, BODY)
 
+    def test_the_system_clock_near_1970_is_never_taken_for_seconds(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Only a clock the caller gave is suspected of reading seconds (regression).
+
+        50 s after the epoch (a board without a real-time clock, before NTP), the system clock's
+        milliseconds look like seconds: every stale request raised the ValueError, which adapters
+        answer with 500.
+        """
+        monkeypatch.setattr(time, "time_ns", lambda: 50_000 * 1_000_000)
+        with pytest.raises(TimestampOutsideToleranceError):
+            Verifier(SECRET).verify(GOOD_TS, GOOD_SIG, BODY)
+
     def test_a_clock_in_milliseconds_far_from_now_still_blames_the_timestamp(
         self, monkeypatch: pytest.MonkeyPatch
     ) -> None:

@@ -88,14 +88,18 @@ def _check_tolerance(tolerance_ms: int | None) -> int | None:
     return tolerance_ms
 
 
-def _outside_tolerance(timestamp_ms: int, now: int, tolerance_ms: int) -> TimestampOutsideToleranceError:
+def _outside_tolerance(
+    timestamp_ms: int, now: int, tolerance_ms: int, *, clock_given: bool
+) -> TimestampOutsideToleranceError:
     """The error for a timestamp beyond the tolerance, naming the likely cause.
 
     Raises:
-        ValueError: The receiver's own clock (``now_ms=`` or ``clock=``) reads Unix seconds: the
-            caller's mistake, not the sender's, so not a verification error.
+        ValueError: The clock the caller gave (``now_ms=`` or ``clock=``) reads Unix seconds: the
+            caller's mistake, not the sender's, so not a verification error. The system clock is
+            never suspected: near 1970 (a board without a real-time clock, before NTP) its
+            milliseconds would look like seconds.
     """
-    if abs(now * 1000 - current_time_ms()) < _DAY_MS:
+    if clock_given and abs(now * 1000 - current_time_ms()) < _DAY_MS:
         raise ValueError(
             f"the current time given is {now}, which is Unix seconds: now_ms= and clock= take Unix "
             "milliseconds (time.time_ns() // 1_000_000)"
@@ -198,7 +202,7 @@ class Verifier:
             now = time.time_ns() // 1_000_000 if self._clock is None else self._clock()
             if abs(now - timestamp_ms) > tolerance_ms:
                 parse_signature(signature_header)  # an 88-character value of the wrong shape is named first
-                raise _outside_tolerance(timestamp_ms, now, tolerance_ms)
+                raise _outside_tolerance(timestamp_ms, now, tolerance_ms, clock_given=self._clock is not None)
         matched = False
         for key in self._keys:  # every key, even after a match: the time taken reveals nothing
             matched |= hmac.compare_digest(key.signature(digits, body), given)

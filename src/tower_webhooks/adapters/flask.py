@@ -63,16 +63,17 @@ def _read_body(guard: Guard, environ: dict[str, Any]) -> bytes:
         # One byte past the limit tells a body too large (Guard.check refuses it); the rest stays unread.
         environ["wsgi.input"] = LimitedStream(environ["wsgi.input"], guard.max_body_bytes + 1, is_max=True)
     request = flask.request
-    setting = request.max_content_length
     try:
         body = request.get_data(cache=True)  # the raw bytes, cached for the view; never form parsing
     except RequestEntityTooLarge:
+        setting = request.max_content_length
         if setting is not None and setting < guard.max_body_bytes:
             raise guard.too_large(length, limit=setting, setting="MAX_CONTENT_LENGTH") from None
         raise guard.too_large(length) from None
-    # Werkzeug cuts a chunked body off at MAX_CONTENT_LENGTH without a word: one more byte tells it was cut.
-    if chunked and setting is not None and len(body) == setting and environ["wsgi.input"].read(1):
-        raise guard.too_large(None, limit=setting, setting="MAX_CONTENT_LENGTH")
+    if chunked:  # Werkzeug cuts a chunked body off at MAX_CONTENT_LENGTH without a word: one more byte tells
+        setting = request.max_content_length
+        if setting is not None and len(body) == setting and environ["wsgi.input"].read(1):
+            raise guard.too_large(None, limit=setting, setting="MAX_CONTENT_LENGTH")
     return require_whole(body, length, "code that ran earlier (request.form, request.files or request.stream)")
 
 
