@@ -76,14 +76,15 @@ class ReceiverServer(ThreadingHTTPServer):
         read_timeout_s: float = DEFAULT_READ_TIMEOUT_S,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
     ) -> None:
-        super().__init__(address, _Handler)
         self.verifier = verifier
         self.on_delivery = on_delivery
         self.max_body_bytes = max_body_bytes
         self.read_timeout_s = read_timeout_s
         self.max_connections = max_connections
         self._free_slots = threading.Semaphore(max_connections)
+        # Set before binding: a bind that fails calls server_close, which closes these.
         self._lingering: collections.deque[tuple[float, socket.socket]] = collections.deque()
+        super().__init__(address, _Handler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
         """Serve the connection on a thread of its own, or refuse it at once if every slot is taken."""
