@@ -105,7 +105,7 @@ class ReceiverServer(ThreadingHTTPServer):
             self._free_slots.release()
 
     def _refuse_busy(self, connection: socket.socket) -> None:
-        """Answer 503 without reading the request, from the accepting thread, then close."""
+        """Answer 503 from the accepting thread without reading the request; the socket closes later (see below)."""
         reply = Reply(
             503,
             "too_many_connections",

@@ -9,7 +9,15 @@ from typing import Literal, TypeAlias
 
 from .exceptions import InvalidSecretError
 
-__all__ = ["MIN_KEY_BYTES", "Secret", "SecretEncoding", "decode_secret", "decode_secrets", "generate_secret"]
+__all__ = [
+    "MIN_KEY_BYTES",
+    "Secret",
+    "SecretEncoding",
+    "decode_secret",
+    "decode_secrets",
+    "generate_secret",
+    "wrong_secret_type",
+]
 
 SecretEncoding: TypeAlias = Literal["base64", "hex", "raw"]
 """How the configured secret is written: Tower shows it base64-encoded."""
@@ -56,8 +64,7 @@ def decode_secret(secret: Secret, encoding: SecretEncoding = "base64") -> bytes:
     elif isinstance(secret, bytes):
         text = secret.strip(_ASCII_WHITESPACE)
     else:
-        hint = ": pass bytes(secret)" if isinstance(secret, (bytearray, memoryview)) else ""
-        raise TypeError(f"the secret must be str or bytes, not {type(secret).__name__}{hint}")
+        raise wrong_secret_type(secret)
     if not text:
         raise InvalidSecretError("the secret is empty: set it to the value Tower showed when the webhook was created")
     key = _decode(text, encoding)
@@ -66,6 +73,12 @@ def decode_secret(secret: Secret, encoding: SecretEncoding = "base64") -> bytes:
             f"the secret decodes to {len(key)} bytes, fewer than {MIN_KEY_BYTES}: was it cut short when copied?"
         )
     return key
+
+
+def wrong_secret_type(secret: object) -> TypeError:
+    """The error for a secret that is neither ``str`` nor ``bytes``, with the fix for bytes-like ones."""
+    hint = ": pass bytes(secret)" if isinstance(secret, (bytearray, memoryview)) else ""
+    return TypeError(f"the secret must be str or bytes, not {type(secret).__name__}{hint}")
 
 
 def _decode(text: bytes, encoding: SecretEncoding) -> bytes:

@@ -22,7 +22,7 @@ from ._headers import (
     parse_timestamp,
     require_canonical,
 )
-from ._secret import Secret, SecretEncoding, decode_secrets
+from ._secret import Secret, SecretEncoding, decode_secrets, wrong_secret_type
 from ._signing import Body, KeyedHmacSha512, current_time_ms, require_body
 from .exceptions import InvalidPayloadError, InvalidSecretError, SignatureMismatchError, TimestampOutsideToleranceError
 
@@ -241,7 +241,7 @@ def _as_tuple(secret: Secret | Sequence[Secret]) -> tuple[Secret, ...]:
     if isinstance(secret, (str, bytes)):
         return (secret,)
     if isinstance(secret, (bytearray, memoryview)):  # a Sequence, but of ints, not of secrets
-        raise TypeError(f"the secret must be str or bytes, not {type(secret).__name__}: pass bytes(secret)")
+        raise wrong_secret_type(secret)
     if secret is None:  # os.environ.get() of a variable that is not set
         raise InvalidSecretError("the secret is None: the setting or environment variable meant to hold it is not set")
     if not isinstance(secret, Sequence):

@@ -198,6 +198,9 @@ class TowerWebhookMiddleware:
         return status
 
 
+_FRAMING_NAME_LENGTHS = frozenset({len(b"content-length"), len(b"transfer-encoding")})
+
+
 def _declared_length(scope: Scope) -> int | None:
     """The body's ``Content-Length`` (the first one), or ``None`` if absent, malformed or chunked.
 
@@ -214,9 +217,6 @@ def _declared_length(scope: Scope) -> int | None:
         if key == b"content-length" and length is None:
             length = value
     return None if length is None else parse_content_length(length.decode("latin-1"))
-
-
-_FRAMING_NAME_LENGTHS = frozenset({len(b"content-length"), len(b"transfer-encoding")})
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:
