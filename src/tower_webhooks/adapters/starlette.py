@@ -178,8 +178,11 @@ class TowerWebhookMiddleware:
         if path in self._paths:
             return True
         root: str = scope.get("root_path", "")
-        return bool(root) and path.startswith(root) and path[len(root) : len(root) + 1] == "/" and (
-            path[len(root) :] in self._paths
+        return (
+            bool(root)
+            and path.startswith(root)
+            and path[len(root) : len(root) + 1] == "/"
+            and (path[len(root) :] in self._paths)
         )
 
     async def _read(self, receive: Receive) -> bytes | None:
