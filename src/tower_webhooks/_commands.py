@@ -6,7 +6,7 @@ import shlex
 from pathlib import Path
 from typing import TextIO
 
-from ._capture import format_time_ms, load_capture
+from ._capture import CaptureError, format_time_ms, load_capture
 from ._explain import explain
 from ._headers import HeaderValue
 from ._inputs import UsageError
@@ -84,6 +84,13 @@ def run_verify(
     verifier = Verifier(secret, tolerance_ms=tolerance_ms, secret_encoding=secret_encoding, clock=clock)
     try:
         webhook = verifier.verify(timestamp, signature, body)
+    except ValueError:  # only a clock in Unix seconds raises it, and only a capture's clock is given
+        if capture_path is None:
+            raise
+        raise CaptureError(
+            f'{capture_path} is not a valid capture file: its "received_at_ms" reads as Unix seconds '
+            "(it must be Unix milliseconds, as `listen --save` writes it)"
+        ) from None
     except WebhookVerificationError as error:
         print(f"rejected: {error.reason}: {error.message}", file=out)
         if show_explanation:

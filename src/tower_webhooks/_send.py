@@ -14,7 +14,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TextIO
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 from . import __version__
 from ._deadline import DeadlineReader, remaining
@@ -122,9 +122,23 @@ class _Target:
             self.port = parts.port
         except ValueError:
             raise UsageError(f"the URL's port is not a number from 0 to 65535: {url!r}") from None
+        try:  # what the socket module does to a host name: it raised UnicodeError mid-send
+            parts.hostname.encode("idna")
+        except UnicodeError:
+            raise UsageError(
+                f"the URL's host is not a valid host name (an empty label, or one over 63 characters): {url!r}"
+            ) from None
         self.https = parts.scheme == "https"
         self.host = parts.hostname
         self.path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        # http.client sends the request line as ASCII: anything else raised UnicodeEncodeError mid-send,
+        # and a space or control character was reported as an endpoint that did not answer.
+        unsafe = next((char for char in self.path if not "!" <= char <= "~"), None)
+        if unsafe is not None:
+            raise UsageError(
+                f"the URL's path or query holds {unsafe!r}, which must be percent-encoded "
+                f"({quote(unsafe, safe='')}): {url!r}"
+            )
 
     def connection(self, timeout_s: float) -> http.client.HTTPConnection:
         kind = http.client.HTTPSConnection if self.https else http.client.HTTPConnection

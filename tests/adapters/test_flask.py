@@ -221,3 +221,28 @@ def test_an_invalid_secret_in_code_fails_at_start_up() -> None:
     """secret= is checked when the decorator is applied, not at the first delivery."""
     with pytest.raises(InvalidSecretError, match="fewer than 16"):
         verify_tower_webhook(secret="c2hvcnQ=")
+
+
+@pytest.mark.parametrize("length", ["abc", "-7", "7, 7", "0x7", "\u00b2", "9" * 5000])
+def test_a_content_length_that_is_not_plain_digits_is_named(app: flask.Flask, secret: str, length: str) -> None:
+    """Regression: Werkzeug reads such a length as 0, so the body arrived empty and was blamed on the signature.
+
+    The Werkzeug server passes the header on as sent; Django answers the same 411.
+    """
+    environ = EnvironBuilder(path="/hook", method="POST", headers=list(signed(secret, PRETTY).items())).get_environ()
+    environ["CONTENT_LENGTH"] = length
+    environ["wsgi.input"] = io.BytesIO(PRETTY)
+    answer = post_environ(app, environ)
+    assert (answer.status, answer.json()["error"]) == (411, "body_unavailable")
+    assert "not a plain number" in answer.json()["detail"]
+
+
+@pytest.mark.parametrize("length", ["", " ", f" {len(PRETTY)} "])
+def test_an_empty_or_padded_content_length_is_not_malformed(app: flask.Flask, secret: str, length: str) -> None:
+    """The Werkzeug server sets CONTENT_LENGTH to "" when the header is absent: an empty body, not a 411."""
+    environ = EnvironBuilder(path="/hook", method="POST", headers=list(signed(secret, PRETTY).items())).get_environ()
+    environ["CONTENT_LENGTH"] = length
+    environ["wsgi.input"] = io.BytesIO(PRETTY)
+    answer = post_environ(app, environ)
+    expected = (200, None) if length.strip() else (400, "signature_mismatch")
+    assert (answer.status, answer.json().get("error") if answer.status != 200 else None) == expected

@@ -14,7 +14,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 from starlette.testclient import TestClient
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -298,6 +298,41 @@ def test_other_paths_are_not_verified(secret: str) -> None:
 
     app = Starlette(routes=[Route("/health", health, methods=["POST"])], middleware=middleware(secret))
     assert TestClient(app).post("/health", content=b"{}").text == "up"
+
+
+@pytest.mark.parametrize("paths", [["/webhooks/tower"], ["/api/webhooks/tower"]], ids=["route path", "full path"])
+def test_a_mounted_app_verifies_its_paths(secret: str, paths: list[str]) -> None:
+    """Regression: in an app mounted under /api, a POST to its route "/webhooks/tower" reached the endpoint unverified.
+
+    Starlette's Mount keeps the prefix in scope["path"] and adds it to root_path; the routes match what follows it.
+    """
+    ran: list[bool] = []
+
+    async def hook(request: Request) -> Response:
+        ran.append(hasattr(request.state, "tower_webhook"))
+        return Response(status_code=200)
+
+    inner = Starlette(
+        routes=[Route("/webhooks/tower", hook, methods=["POST"])],
+        middleware=[Middleware(TowerWebhookMiddleware, secret=secret, paths=paths)],
+    )
+    client = TestClient(Starlette(routes=[Mount("/api", app=inner)]))
+    forged = client.post("/api/webhooks/tower", content=PRETTY)
+    assert (forged.status_code, forged.json()["error"], ran) == (400, "missing_header", [])
+    assert client.post("/api/webhooks/tower", content=PRETTY, headers=signed(secret, PRETTY)).status_code == 200
+    assert ran == [True]
+
+
+def test_a_root_path_prefix_matches_only_whole_segments(secret: str) -> None:
+    """With root_path "/api", "/apix/hook" is not "/hook": it passes through, as the router would not strip it."""
+    seen: list[str] = []
+
+    async def inner(scope: Scope, receive: Receive, send: Send) -> None:
+        seen.append(scope["path"])
+
+    scope = {**http_scope(secret, PRETTY), "path": "/apix/hook", "root_path": "/api"}
+    asyncio.run(call(TowerWebhookMiddleware(inner, secret=secret, paths=["/hook"]), scope, []))
+    assert seen == ["/apix/hook"]
 
 
 def test_a_secret_that_cannot_be_used_fails_when_the_middleware_is_built() -> None:

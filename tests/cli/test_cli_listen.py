@@ -177,6 +177,19 @@ def test_invalid_capture_is_a_usage_error(tmp_path: Path, edit: object, message:
     assert message in result.err
 
 
+def test_a_capture_received_at_in_seconds_is_a_usage_error(tmp_path: Path) -> None:
+    """Regression: a received_at_ms in Unix seconds (an edited or hand-made capture) ended in a ValueError traceback.
+
+    It was taken for the clock the caller gives to Verifier, which raises on seconds.
+    """
+    sent = current_time_ms()
+    path = _write(tmp_path / "s.json", timestamp_ms=sent, received_at_ms=sent // 1000)
+    result = run("verify", "--capture", str(path), "--explain")
+    assert (result.code, result.out.count("rejected")) == (2, 0), result.out + result.err
+    assert "Traceback" not in result.err
+    assert '"received_at_ms" reads as Unix seconds' in result.err
+
+
 def test_listen_on_a_busy_port_says_which_address_and_what_to_do() -> None:
     """A port another socket listens on exits 1, naming the address and the ways out, and prints nothing else."""
     with socket.create_server(("127.0.0.1", 0)) as taken:

@@ -27,7 +27,7 @@ from tower_webhooks import (
 from tower_webhooks._receiver import ReceiverServer
 from tower_webhooks._samples import sample_body
 from tower_webhooks._secret import SecretEncoding
-from tower_webhooks._send import check_cases
+from tower_webhooks._send import check_cases, check_url
 from tower_webhooks.testing import TowerSigner
 
 Start = Callable[[Respond], Endpoint]
@@ -147,6 +147,35 @@ def test_bad_url_is_a_usage_error(url: str) -> None:
     assert result.code == 2
     assert "URL" in result.err
     assert result.out == ""
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("http://127.0.0.1:1/\u00e9", "'\u00e9', which must be percent-encoded (%C3%A9)"),
+        ("http://127.0.0.1:1/hook?name=\u00e9", "(%C3%A9)"),
+        ("http://127.0.0.1:1/a b", "' ', which must be percent-encoded (%20)"),
+        ("http://127.0.0.1:1/a\x7fb", "'\\x7f', which must be percent-encoded (%7F)"),
+        ("http://a..b/hook", "not a valid host name"),
+        (f"http://{'a' * 64}.example/hook", "not a valid host name"),
+    ],
+    ids=["non-ascii path", "non-ascii query", "space", "control character", "empty label", "long label"],
+)
+def test_a_url_http_client_cannot_send_is_a_usage_error(url: str, message: str) -> None:
+    """Regression: a non-ASCII path or a bad host name ended in a UnicodeError traceback once connected.
+
+    A space or a control character was reported as an endpoint that did not answer, which it never saw.
+    """
+    result = run("send", url)
+    assert (result.code, result.out) == (2, ""), result.err
+    assert message in result.err
+    assert "Traceback" not in result.err
+
+
+def test_an_international_host_name_and_percent_escapes_are_still_sent() -> None:
+    """A host name IDNA can encode, and escapes already in the path, pass the check."""
+    assert check_url("http://\u00e9.example/%C3%A9?q=%20") == "http://\u00e9.example/%C3%A9?q=%20"
+    assert check_url("http://[::1]:8000/hook") == "http://[::1]:8000/hook"
 
 
 @pytest.mark.parametrize("check", [(), ("--check",)], ids=["send", "send --check"])

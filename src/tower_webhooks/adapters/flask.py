@@ -38,6 +38,8 @@ from ._shared import (
     body_unavailable,
     environ_headers,
     guard_view,
+    malformed_length,
+    parse_content_length,
     require_whole,
 )
 
@@ -56,6 +58,11 @@ def _read_body(guard: Guard, environ: dict[str, Any]) -> bytes:
     # for two look-ups cost 12 us a request, more than half of what verifying it costs (docs/performance.md).
     length = get_content_length(environ)
     guard.check_length(length)
+    declared = environ.get("CONTENT_LENGTH")
+    if length is not None and declared and declared.strip() and parse_content_length(declared) is None:
+        # Werkzeug reads "abc", "-7" or "7, 7" as 0 and hands over an empty body, which would verify as
+        # a signature mismatch; the Werkzeug server passes such a header on (gunicorn refuses it).
+        raise malformed_length()
     chunked = length is None and "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
     if chunked:
         if "wsgi.input_terminated" not in environ:

@@ -96,7 +96,8 @@ class TowerWebhookMiddleware:
         app: The ASGI app to protect.
         secret: The secret or the live secrets, checked now; or a function that returns them,
             called per request, so that a missing one answers 500 and is logged.
-        paths: The exact request paths (``scope["path"]``) that receive Tower webhooks.
+        paths: The exact request paths that receive Tower webhooks: ``scope["path"]``, or in an
+            app mounted under a prefix, the path its routes match (the part after ``root_path``).
         tolerance_ms: See [`Verifier`][tower_webhooks.Verifier].
         max_body_bytes: The largest body accepted.
         dedupe: A [`Deduplicator`][tower_webhooks.dedupe.Deduplicator], so that the endpoint runs once per
@@ -127,7 +128,7 @@ class TowerWebhookMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Verify a webhook POST to one of ``paths``, or pass the request through untouched."""
-        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] not in self._paths:
+        if scope["type"] != "http" or scope["method"] != "POST" or not self._matches(scope):
             await self.app(scope, receive, send)
             return
         try:
@@ -165,6 +166,24 @@ class TowerWebhookMiddleware:
         )
         for message in held or ():
             await send(message)
+
+    def _matches(self, scope: Scope) -> bool:
+        """Whether the request is for one of ``paths``, as the full path or the path its routes see.
+
+        In an app mounted under a prefix (``Mount("/api", app)``, or ``root_path`` from the server),
+        ``scope["path"]`` holds the prefix and the routes match what follows it: a POST to a route
+        written ``"/webhooks/tower"`` reached it unverified when ``paths`` named it the same way.
+        """
+        path: str = scope["path"]
+        if path in self._paths:
+            return True
+        root: str = scope.get("root_path", "")
+        return (
+            bool(root)
+            and path.startswith(root)
+            and path[len(root) : len(root) + 1] == "/"
+            and (path[len(root) :] in self._paths)
+        )
 
     async def _read(self, receive: Receive) -> bytes | None:
         chunks: list[bytes] = []
