@@ -300,6 +300,26 @@ def test_other_paths_are_not_verified(secret: str) -> None:
     assert TestClient(app).post("/health", content=b"{}").text == "up"
 
 
+@pytest.mark.parametrize("method", ["GET", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
+def test_other_methods_to_a_webhook_path_are_405_and_never_reach_the_route(secret: str, method: str) -> None:
+    """Regression: a route at a webhook path that also accepts other methods ran them unverified."""
+    ran: list[str] = []
+
+    async def hook(request: Request) -> Response:
+        ran.append(request.method)
+        return PlainTextResponse("ran")
+
+    methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+    app = Starlette(routes=[Route("/hook", hook, methods=methods)], middleware=middleware(secret))
+    client = TestClient(app)
+    response = client.request(method, "/hook", content=PRETTY, headers=signed(secret, PRETTY))
+    assert (response.status_code, response.headers["allow"], response.headers["connection"]) == (405, "POST", "close")
+    if method != "HEAD":
+        assert response.json()["error"] == "method_not_allowed"
+    assert ran == []
+    assert client.get("/other").status_code == 404  # other paths still pass through to the router
+
+
 @pytest.mark.parametrize("paths", [["/webhooks/tower"], ["/api/webhooks/tower"]], ids=["route path", "full path"])
 def test_a_mounted_app_verifies_its_paths(secret: str, paths: list[str]) -> None:
     """Regression: in an app mounted under /api, a POST to its route "/webhooks/tower" reached the endpoint unverified.

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
     "DEFAULT_TOLERANCE_MS",
+    "METHOD_NOT_ALLOWED",
     "Guard",
     "Reply",
     "SecretSource",

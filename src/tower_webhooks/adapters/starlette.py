@@ -33,6 +33,7 @@ from tower_webhooks.exceptions import TowerWebhooksError
 from ._shared import (
     DEFAULT_MAX_BODY_BYTES,
     DEFAULT_TOLERANCE_MS,
+    METHOD_NOT_ALLOWED,
     Guard,
     Reply,
     SecretSource,
@@ -85,12 +86,14 @@ async def webhook_rejected_handler(request: Request, exc: Exception) -> Response
 
 
 class TowerWebhookMiddleware:
-    """Verify every POST to ``paths`` before the app sees it; pass everything else through.
+    """Verify every POST to ``paths`` before the app sees it; refuse other methods there with 405.
 
     The body is buffered up to ``max_body_bytes`` and replayed, so the endpoint reads it as
     usual (``await request.body()``, a Pydantic body parameter); the verified webhook is at
     ``request.state.tower_webhook``. Refusals answer ``{"error": reason, "detail": message}``
-    with 400 (413 over the limit, with ``connection: close`` since the rest stays unread).
+    with 400 (413 over the limit, with ``connection: close`` since the rest stays unread). Any other
+    method to ``paths`` is answered 405 with ``Allow: POST``, so that a route there which also
+    accepts ``PUT`` or ``GET`` never runs unverified; other paths and scopes pass through untouched.
 
     Args:
         app: The ASGI app to protect.
@@ -127,9 +130,12 @@ class TowerWebhookMiddleware:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Verify a webhook POST to one of ``paths``, or pass the request through untouched."""
-        if scope["type"] != "http" or scope["method"] != "POST" or not self._matches(scope):
+        """Verify a webhook POST to one of ``paths``, or pass a request for another path through untouched."""
+        if scope["type"] != "http" or not self._matches(scope):
             await self.app(scope, receive, send)
+            return
+        if scope["method"] != "POST":  # whatever the route accepts, nothing unverified reaches it
+            await _send_reply(send, METHOD_NOT_ALLOWED, close=True)  # a body it may have stays unread
             return
         try:
             declared = _declared_length(scope)
