@@ -295,6 +295,7 @@ class TestSignature:
             pytest.param(f"{GOOD_SIG},{GOOD_SIG}", "comma", id="two-values"),
             pytest.param("é" * 88, "non-ASCII", id="non-ascii"),
             pytest.param(GOOD_SIG[:-2] + "\u00a0\u00a0", "non-ASCII", id="nbsp-padding"),
+            pytest.param(GOOD_SIG[:-2] + "é", "non-ASCII", id="88-bytes-of-utf-8"),  # the fast path's length
             pytest.param("A" * 5000, None, id="huge"),
             pytest.param("a" * 128, "hex", id="hex"),
             pytest.param("=" * 88, None, id="only-padding"),
@@ -317,6 +318,12 @@ class TestSignature:
         assert base64.b64decode(variant) == base64.b64decode(GOOD_SIG)
         with pytest.raises(MalformedSignatureError):
             _verify(GOOD_TS, variant)
+
+    def test_non_ascii_is_named_before_a_stale_timestamp(self) -> None:
+        """Text whose UTF-8 is 88 bytes passes the fast length check, and is still malformed first."""
+        stale = str(NOW_MS - 3_600_000)
+        with pytest.raises(MalformedSignatureError, match="non-ASCII"):
+            _verify(stale, GOOD_SIG[:-2] + "é")
 
     @pytest.mark.parametrize("value", [b"\xff" * 88, GOOD_SIG.encode()[:-2] + b"\xc3\xa9"])
     def test_non_ascii_bytes(self, value: bytes) -> None:
@@ -348,14 +355,15 @@ class TestSignature:
         with pytest.raises(SignatureMismatchError):
             _verify(str(NOW_MS + 1), GOOD_SIG)
 
-    def test_compare_digest_is_used_once(self) -> None:
-        """The one comparison of signatures in the package is hmac.compare_digest."""
+    def test_signatures_are_compared_in_one_module_with_compare_digest(self) -> None:
+        """Signatures are compared only in _verify.py, with hmac.compare_digest: the first key, then any other."""
         from pathlib import Path
 
         import tower_webhooks
 
-        sources = "".join(path.read_text() for path in Path(tower_webhooks.__file__).parent.rglob("*.py"))
-        assert sources.count("compare_digest(") == 1
+        package = Path(tower_webhooks.__file__).parent
+        counts = {path.name: path.read_text().count("compare_digest(") for path in package.rglob("*.py")}
+        assert {name: count for name, count in counts.items() if count} == {"_verify.py": 2}
 
 
 class TestRotation:

@@ -140,7 +140,7 @@ class Verifier:
     .. versionadded:: 0.1.0
     """
 
-    __slots__ = ("_clock", "_keys", "_tolerance_ms")
+    __slots__ = ("_clock", "_key", "_more_keys", "_tolerance_ms")
 
     def __init__(
         self,
@@ -150,12 +150,15 @@ class Verifier:
         secret_encoding: SecretEncoding = "base64",
         clock: Callable[[], int] | None = None,
     ) -> None:
-        self._keys = tuple(KeyedHmacSha512(key) for key in decode_secrets(_as_tuple(secret), secret_encoding))
+        first, *more = (KeyedHmacSha512(key) for key in decode_secrets(_as_tuple(secret), secret_encoding))
+        # One secret is the rule and several the exception (a webhook being replaced): the first key
+        # on its own spares the common case a loop.
+        self._key, self._more_keys = first, tuple(more)
         self._tolerance_ms = _check_tolerance(tolerance_ms)
         self._clock = clock  # None: the system clock, read inline on the hot path
 
     def __repr__(self) -> str:
-        return f"Verifier(secrets=<{len(self._keys)} redacted>, tolerance_ms={self._tolerance_ms})"
+        return f"Verifier(secrets=<{1 + len(self._more_keys)} redacted>, tolerance_ms={self._tolerance_ms})"
 
     def verify(self, timestamp_header: HeaderValue, signature_header: HeaderValue, raw_body: Body) -> VerifiedWebhook:
         """Verify one request from its two header values and its raw body.
@@ -185,10 +188,13 @@ class Verifier:
         if type(timestamp_header) is bytes and type(signature_header) is bytes:  # as ASGI servers give them
             digits, given = timestamp_header, signature_header
         else:
-            try:  # str.encode, not .encode: another type's encode() (email.header.Header's) gives text
-                digits = str.encode(timestamp_header, "ascii")  # type: ignore[arg-type]
-                given = str.encode(signature_header, "ascii")  # type: ignore[arg-type]
-            except (TypeError, UnicodeEncodeError):  # None, a mix, or text that is not ASCII
+            # str.encode, not .encode: another type's encode() (email.header.Header's) gives text. UTF-8,
+            # CPython's fastest: text that is not ASCII fails isdigit() or the comparison below, and only
+            # then do the parsers run, so it is reported as the parsers would.
+            try:
+                digits = str.encode(timestamp_header)  # type: ignore[arg-type]
+                given = str.encode(signature_header)  # type: ignore[arg-type]
+            except (TypeError, UnicodeEncodeError):  # None, a mix, or a lone surrogate
                 digits = given = b""
         if len(digits) <= MAX_TIMESTAMP_DIGITS and digits.isdigit():
             timestamp_ms = int(digits)
@@ -203,8 +209,8 @@ class Verifier:
             if abs(now - timestamp_ms) > tolerance_ms:
                 parse_signature(signature_header)  # an 88-character value of the wrong shape is named first
                 raise _outside_tolerance(timestamp_ms, now, tolerance_ms, clock_given=self._clock is not None)
-        matched = False
-        for key in self._keys:  # every key, even after a match: the time taken reveals nothing
+        matched = hmac.compare_digest(self._key.signature(digits, body), given)
+        for key in self._more_keys:  # every key, even after a match: the time taken reveals nothing
             matched |= hmac.compare_digest(key.signature(digits, body), given)
         if not matched:  # the expected value is canonical base64: only now is a malformed one told apart
             require_canonical(parse_signature(signature_header))
@@ -233,7 +239,8 @@ class Verifier:
     def _at(self, now_ms: int) -> Verifier:
         """This verifier with the clock stopped at ``now_ms``, sharing its key states."""
         stopped = object.__new__(Verifier)
-        stopped._keys, stopped._tolerance_ms, stopped._clock = self._keys, self._tolerance_ms, lambda: now_ms
+        stopped._key, stopped._more_keys = self._key, self._more_keys
+        stopped._tolerance_ms, stopped._clock = self._tolerance_ms, lambda: now_ms
         return stopped
 
 
