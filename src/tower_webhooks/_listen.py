@@ -110,7 +110,8 @@ def run_listen(
     print(f"listening on {server.url} with {verifier!r}{saving} (Ctrl-C to stop)", file=out, flush=True)
     with running(server), contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a listener stops
         log.done.wait()
-    print(f"stopped after {log.received} deliveries", file=out, flush=True)
+    noun = "delivery" if log.received == 1 else "deliveries"
+    print(f"stopped after {log.received} {noun}", file=out, flush=True)
     return 0
 
 

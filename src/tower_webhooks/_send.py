@@ -314,7 +314,14 @@ def run_check(url: str, cases: list[CheckCase], *, timeout_s: float, secret_sour
     passed = sum(row.problem is None for row in rows)
     if passed < len(cases):
         print(f"\n{passed} of {len(cases)} checks passed.", file=out)
-        if _likely_another_secret(rows):
+        if any(row.outcome.error_code() == "receiver_misconfigured" for row in rows):
+            print(
+                "hint: the endpoint answered 500 receiver_misconfigured: its own webhook secret is missing or "
+                "invalid, so it can verify nothing; set it to the secret Tower showed (the endpoint's server log "
+                "names the setting to fix) and run this check again",
+                file=out,
+            )
+        elif _likely_another_secret(rows):
             print(
                 "hint: the endpoint refused every request, the genuine one too: the endpoint and this command most "
                 f"likely hold different secrets (this command's is {secret_source}: compare it with the endpoint's, "
@@ -390,7 +397,12 @@ def _problem(case: CheckCase, outcome: Outcome, *, exact_reasons: bool) -> str |
     if 200 <= status < 300:
         return "accepted a request that is not Tower's"
     if status >= 500:
-        return "a server error, not a rejection: answer 400"
+        misconfigured = outcome.error_code() == "receiver_misconfigured"
+        return (
+            "the endpoint's own secret is missing or invalid: set it (its server log names the setting)"
+            if misconfigured
+            else "a server error, not a rejection: answer 400"
+        )
     if exact_reasons and outcome.error_code() != case.reason:
         return f"rejected for {outcome.error_code()!r}, expected {case.reason!r}"
     return None

@@ -231,7 +231,7 @@ def test_listen_stops_cleanly_on_ctrl_c() -> None:
         if listener.process.poll() is None:
             listener.stop()
     assert code == 0
-    assert "stopped after 1 deliveries" in out
+    assert "stopped after 1 delivery\n" in out  # not "1 deliveries"
 
 
 def test_listen_answers_other_methods_405_like_the_adapters() -> None:

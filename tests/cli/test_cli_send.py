@@ -270,6 +270,27 @@ def test_check_gives_no_secret_hint_when_another_secret_does_not_explain_it(endp
     assert "hint:" not in result.out
 
 
+def test_check_names_an_endpoint_without_its_own_secret(endpoint: Start) -> None:
+    """An adapter whose secret is unset answers 500 receiver_misconfigured to all: the rows and a hint say to set it.
+
+    Regression: each forged row said "a server error, not a rejection: answer 400", as if the fix were in the
+    endpoint's code, and no hint said that the endpoint's secret is what is missing.
+    """
+    body = b'{"error": "receiver_misconfigured", "detail": "the receiver\'s webhook secret is missing or invalid"}'
+    result = run("send", "--check", endpoint(answer(500, body)).url)
+    assert result.code == 1, result.out + result.err
+    rows = [line for line in result.out.splitlines() if line.startswith(("pass ", "FAIL "))]
+    assert len(rows) == 9
+    assert all("500 receiver_misconfigured" in row for row in rows)
+    assert all(
+        row.endswith("<- the endpoint's own secret is missing or invalid: set it (its server log names the setting)")
+        for row in rows[1:]
+    )
+    assert "answer 400" not in result.out
+    [hint] = [line for line in result.out.splitlines() if line.startswith("hint:")]
+    assert hint.startswith("hint: the endpoint answered 500 receiver_misconfigured: its own webhook secret is missing")
+
+
 def test_check_fails_an_endpoint_that_accepts_everything(endpoint: Start) -> None:
     """An endpoint that answers 200 to anything passes the genuine row and fails every forged one."""
     target = endpoint(answer(200))
