@@ -372,6 +372,13 @@ class TestAsyncio:
         with pytest.raises(TypeError, match=r"asyncio store: call afinish\(\)"):
             admission.finish(500)
 
+        async def settle() -> None:  # as the TypeError says: it still settles the claim
+            await admission.afinish(500)
+            assert runs(await dedupe.abegin(VerifiedWebhook(1, b'{"unique": 1}')))  # released
+            await store._client.aclose()
+
+        asyncio.run(settle())
+
 
 def test_importing_dedupe_loads_no_store_client() -> None:
     """`import tower_webhooks.dedupe` imports neither redis nor Django: they are optional."""

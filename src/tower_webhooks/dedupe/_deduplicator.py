@@ -114,6 +114,8 @@ class Admission:
             RuntimeError: The delivery was answered without the handler, or this is a second call.
             TypeError: The store is an asyncio store: call [`afinish`][tower_webhooks.dedupe.Admission.afinish].
         """
+        if self._held is not None:
+            self._held.deduplicator._blocking_store("afinish()")  # refused before it counts as the one call
         held = self._take()
         if held is not None:
             held.deduplicator._settle(held, status)
