@@ -11,6 +11,7 @@ import pytest
 from fastapi import Depends, FastAPI
 from pydantic import BaseModel
 from starlette.applications import Starlette
+from starlette.background import BackgroundTask
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -584,3 +585,64 @@ def test_an_endpoint_that_fails_after_starting_its_answer_is_not_seen_as_a_200(s
         asyncio.run(app(http_scope(secret, PRETTY), receive, send))
     assert sent == []  # the server's error handling answers 500
     assert dedupe.begin(VerifiedWebhook(0, PRETTY)).answer is None  # released: the retry runs the handler
+
+
+def test_a_background_task_runs_after_the_answer_went_out_and_the_delivery_was_marked_done(secret: str) -> None:
+    """A BackgroundTask runs after the answer: with dedupe, Tower must not wait for it to finish.
+
+    Starlette runs it inside the app, after sending the body. The middleware settled the claim and
+    sent the held answer only when the app returned, so a slow task held Tower's 200 past its 30 s.
+    """
+    dedupe = Deduplicator(MemoryStore())
+    sent: list[Message] = []
+    seen_by_task: list[tuple[list[str], int | None]] = []
+
+    def later() -> None:  # the work handed to a background task, as in "answer 200 fast"
+        copy_now = dedupe.begin(VerifiedWebhook(0, PRETTY)).answer  # Tower's next copy, meanwhile
+        seen_by_task.append(([message["type"] for message in sent], None if copy_now is None else copy_now.status))
+
+    async def hook(request: Request) -> Response:
+        return Response("", 200, background=BackgroundTask(later))
+
+    app = Starlette(
+        routes=[Route("/hook", hook, methods=["POST"])],
+        middleware=[Middleware(TowerWebhookMiddleware, secret=secret, paths=["/hook"], dedupe=dedupe)],
+    )
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": PRETTY, "more_body": False}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    asyncio.run(app(http_scope(secret, PRETTY), receive, send))
+    assert seen_by_task == [(["http.response.start", "http.response.body"], 200)]
+
+
+def test_a_background_task_that_fails_after_the_200_leaves_the_delivery_done(secret: str) -> None:
+    """Tower already has its 200, as without dedupe: the failure is the app's to log, not a redelivery."""
+    dedupe = Deduplicator(MemoryStore())
+
+    def later() -> None:
+        raise RuntimeError("the background task failed")
+
+    async def hook(request: Request) -> Response:
+        return Response("", 200, background=BackgroundTask(later))
+
+    app = Starlette(
+        routes=[Route("/hook", hook, methods=["POST"])],
+        middleware=[Middleware(TowerWebhookMiddleware, secret=secret, paths=["/hook"], dedupe=dedupe)],
+    )
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": PRETTY, "more_body": False}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    with pytest.raises(RuntimeError, match="background task failed"):
+        asyncio.run(app(http_scope(secret, PRETTY), receive, send))
+    assert [(message["type"], message.get("status")) for message in sent][:1] == [("http.response.start", 200)]
+    duplicate = dedupe.begin(VerifiedWebhook(0, PRETTY)).answer  # Tower's retry, were there one
+    assert getattr(duplicate, "reason", None) == "duplicate"

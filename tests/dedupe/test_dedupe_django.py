@@ -49,6 +49,17 @@ class TestDjangoRedisCache(StoreContract):
         assert 1_500 < redis_client.pttl(key) <= 2_000
 
 
+def test_a_host_whose_clock_runs_ahead_never_asks_for_a_wait_past_the_lease() -> None:
+    """Claims carry the holder's wall-clock expiry; an hour's skew asked Tower to wait an hour."""
+    cache = LocMemCache("tower-webhooks-skew", {})
+    with pytest.warns(RuntimeWarning):
+        ahead = DjangoCacheStore(cache, clock=lambda: 1_764_468_000_000 + 3_600_000)
+    with pytest.warns(RuntimeWarning):
+        behind = DjangoCacheStore(cache, clock=lambda: 1_764_468_000_000)
+    ahead.claim("k", "a", lease_ms=60_000)
+    assert behind.claim("k", "b", lease_ms=60_000) == Claim("in_progress", 60_000)
+
+
 class TestDjangoLocalMemoryCache:
     """LocMemCache works within one process, and warns that it is no more than that."""
 

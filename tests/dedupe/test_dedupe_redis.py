@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import importlib
 import sys
+import uuid
 from typing import TYPE_CHECKING
 
 import pytest
 import redis
 import redis.asyncio
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.testclient import TestClient
 
-from tower_webhooks.dedupe import Claim, StoreUnavailableError
+from tower_webhooks import generate_secret, sign
+from tower_webhooks.adapters.starlette import TowerWebhookMiddleware
+from tower_webhooks.dedupe import Claim, Deduplicator, StoreUnavailableError
 from tower_webhooks.dedupe.redis import AsyncRedisStore, RedisStore
 
 from .store_contract import Harness, StoreContract, SyncView, sleeper
@@ -142,3 +152,32 @@ def test_missing_redis_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delitem(sys.modules, "tower_webhooks.dedupe.redis")
     with pytest.raises(ImportError, match=r"pip install 'tower-webhooks\[redis\]'"):
         importlib.import_module("tower_webhooks.dedupe.redis")
+
+
+@pytest.mark.filterwarnings("ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning")
+def test_an_asyncio_store_serves_one_test_client_after_another(redis_server: RedisServer) -> None:
+    """Each ``with TestClient(app)`` (a fixture per test) runs its own event loop, as does each request without one.
+
+    A redis.asyncio client's pooled connection from a closed loop raised ``RuntimeError: Event loop is
+    closed``: the first webhook under each later client was a 500. from_url() stores connect anew per loop.
+    """
+    secret, store, handled = generate_secret(), AsyncRedisStore.from_url(redis_server.url), []
+
+    async def hook(request: Request) -> Response:
+        handled.append(await request.body())
+        return Response()
+
+    app = Starlette(
+        routes=[Route("/hook", hook, methods=["POST"])],
+        middleware=[Middleware(TowerWebhookMiddleware, secret=secret, paths=["/hook"], dedupe=Deduplicator(store))],
+    )
+    bodies = [uuid.uuid4().bytes.hex().encode() for _ in range(5)]
+    statuses = []
+    for pair in (bodies[0:2], bodies[2:4]):
+        with TestClient(app) as client:
+            statuses += [client.post("/hook", content=body, headers=sign(secret, body)).status_code for body in pair]
+    statuses.append(TestClient(app).post("/hook", content=bodies[4], headers=sign(secret, bodies[4])).status_code)
+    assert statuses == [200] * 5
+    assert handled == bodies
+    del store, app, client
+    gc.collect()  # the clients' connections died with their loops: warnings about them come now, not later

@@ -166,6 +166,45 @@ def test_a_key_function_must_return_a_non_empty_str(clock: FakeClock, result: ob
         dedupe.begin(DELIVERY)
 
 
+def run_id(webhook: VerifiedWebhook) -> str:
+    return str(webhook.json()["data"]["run_id"])
+
+
+def test_a_key_with_a_lone_surrogate_is_stored(redis_server: RedisServer, redis_client: object) -> None:
+    """A JSON string may hold a lone surrogate, which UTF-8 cannot encode: the key is its hash instead.
+
+    Redis raised UnicodeEncodeError (a 500 from every adapter), and a Django cache's failure read as
+    a store outage (503, which Tower retries for ever).
+    """
+    dedupe = Deduplicator(RedisStore.from_url(redis_server.url), key=run_id)
+    lone = VerifiedWebhook(1, b'{"data": {"run_id": "\\ud800"}}')
+    dedupe.begin(lone).finish(200)
+    assert early_status(dedupe.begin(VerifiedWebhook(2, b'{"data":{"run_id":"\\ud800"}}'))) == 200
+    assert runs(dedupe.begin(VerifiedWebhook(1, b'{"data": {"run_id": "\\ud801"}}')))  # another surrogate, another key
+    assert runs(dedupe.begin(VerifiedWebhook(1, b'{"data": {"run_id": "\\\\ud800"}}')))  # the six characters \ud800
+
+    async def scenario() -> None:
+        store = AsyncRedisStore.from_url(redis_server.url)
+        assert early_status(await Deduplicator(store, key=run_id).abegin(lone)) == 200
+        await store._client.aclose()
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("key", ["r-1", "r é 1", "\U0001f600", "x" * 100_000])
+def test_other_keys_are_stored_as_they_are(clock: FakeClock, key: str) -> None:
+    """Only a key UTF-8 cannot encode is replaced: every other one stays readable in the store."""
+    store = MemoryStore(clock=clock)
+    Deduplicator(store, key=lambda webhook: key).begin(DELIVERY).finish(200)
+    assert store._entries.keys() == {f"tower-webhooks:dedupe:{key}"}
+
+
+def test_a_namespace_with_a_lone_surrogate_is_refused() -> None:
+    """No store could keep a key under it, so it fails at construction, not at every delivery."""
+    with pytest.raises(ValueError, match="lone surrogate"):
+        Deduplicator(namespace="orders\udc80")
+
+
 def test_namespaces_keep_endpoints_apart(clock: FakeClock) -> None:
     """Two endpoints sharing a store, each with its own namespace, both handle the same body."""
     store = MemoryStore(clock=clock)
@@ -332,6 +371,13 @@ class TestAsyncio:
         admission = asyncio.run(claim())
         with pytest.raises(TypeError, match=r"asyncio store: call afinish\(\)"):
             admission.finish(500)
+
+        async def settle() -> None:  # as the TypeError says: it still settles the claim
+            await admission.afinish(500)
+            assert runs(await dedupe.abegin(VerifiedWebhook(1, b'{"unique": 1}')))  # released
+            await store._client.aclose()
+
+        asyncio.run(settle())
 
 
 def test_importing_dedupe_loads_no_store_client() -> None:

@@ -37,6 +37,7 @@ __all__ = [
     "Guard",
     "Reply",
     "SecretSource",
+    "Settle",
     "body_consumed",
     "body_unavailable",
     "environ_headers",
@@ -315,26 +316,45 @@ def run_sync(
             admission.finish(status)
 
 
+Settle = Callable[[int], Awaitable[None]]
+"""Reports the status a handler answered, and records the delivery's outcome; only the first call counts."""
+
+
 async def run_async(
     guard: Guard,
     webhook: VerifiedWebhook,
-    call: Callable[[], Awaitable[Result]],
+    call: Callable[[Settle], Awaitable[Result]],
     status_of: Callable[[Result], int],
     respond: Callable[[Reply], Awaitable[Result]],
 ) -> Result:
-    """Await a verified webhook's handler (once per delivery, with ``dedupe``) and report its status."""
+    """Await a verified webhook's handler (once per delivery, with ``dedupe``) and report its status.
+
+    ``call`` gets a ``settle`` function. An ASGI app keeps running after its answer is complete
+    (Starlette's background tasks run then), so the middleware settles as soon as the answer is
+    complete rather than when the app returns. Whatever ``call`` did not settle is settled when
+    it returns (with 500 if it raised).
+    """
     admission = None if guard.dedupe is None else await guard.dedupe.abegin(webhook)
     if admission is not None and admission.answer is not None:
         return await respond(_early(admission.answer))
-    status = 500
-    try:
-        result = await call()
-        status = status_of(result)
-        return result
-    finally:
+    settled = False
+
+    async def settle(status: int) -> None:
+        nonlocal settled
+        if settled:
+            return
+        settled = True
         guard.finish(status)
         if admission is not None:
             await admission.afinish(status)
+
+    status = 500
+    try:
+        result = await call(settle)
+        status = status_of(result)
+        return result
+    finally:
+        await settle(status)
 
 
 def _status_code(response: Any) -> int:
@@ -377,7 +397,7 @@ def guard_view(
             if isinstance(outcome, Reply):
                 return respond(outcome)
 
-            async def call() -> object:
+            async def call(_settle: Settle) -> object:  # settled once the view returns
                 return finalize(await view(*args, **kwargs))
 
             return await run_async(guard, outcome, call, _status_code, respond_async)

@@ -37,6 +37,7 @@ from ._shared import (
     Guard,
     Reply,
     SecretSource,
+    Settle,
     body_consumed,
     parse_content_length,
     reply_for,
@@ -158,20 +159,13 @@ class TowerWebhookMiddleware:
             await _send_reply(send, reply, close=False)
             return reply.status
 
-        # With dedupe, the answer goes out only once the outcome is recorded, so that a copy sent
-        # the moment it arrives finds the delivery done, not in progress (an answer to a webhook
-        # is small). If the endpoint raises, the held answer is dropped: the claim was released,
-        # and Tower must see the 500 that follows, not a 200.
-        held: list[Message] | None = None if self._guard.dedupe is None else []
         await run_async(
             self._guard,
             outcome,
-            lambda: self._run(scope, _replay(body, receive), send, held),
+            lambda settle: self._run(scope, _replay(body, receive), send, settle),
             lambda status: status,
             respond,
         )
-        for message in held or ():
-            await send(message)
 
     def _matches(self, scope: Scope) -> bool:
         """Whether the request is for one of ``paths``, as the full path or the path its routes see.
@@ -206,20 +200,41 @@ class TowerWebhookMiddleware:
             if not message.get("more_body", False):
                 return b"".join(chunks)
 
-    async def _run(self, scope: Scope, receive: Receive, send: Send, held: list[Message] | None) -> int:
-        """Run the app and return the status it answered; its messages go to ``held``, if given."""
+    async def _run(self, scope: Scope, receive: Receive, send: Send, settle: Settle) -> int:
+        """Run the app and return the status it answered.
+
+        With dedupe, the answer is held until the outcome is recorded, so that a copy sent the
+        moment it arrives finds the delivery done, not in progress (an answer to a webhook is
+        small). It is recorded as soon as the answer is complete, not when the app returns: a
+        background task runs after the answer, and Tower must not wait for it. If the endpoint
+        raises before its answer is complete, the held answer is dropped: the claim is released,
+        and Tower must see the 500 that follows, not a 200.
+        """
         status = 500
+        trailers = False
+        held: list[Message] | None = None if self._guard.dedupe is None else []
+
+        async def flush(messages: list[Message]) -> None:
+            await settle(status)
+            for message in messages:
+                await send(message)
 
         async def watch(message: Message) -> None:
-            nonlocal status
+            nonlocal status, trailers, held
             if message["type"] == "http.response.start":
                 status = message["status"]
+                trailers = bool(message.get("trailers", False))
             if held is None:
                 await send(message)
-            else:
-                held.append(message)
+                return
+            held.append(message)
+            if _completes(message, trailers=trailers):
+                messages, held = held, None
+                await flush(messages)
 
         await self.app(scope, receive, watch)
+        if held:  # an answer that never said it was complete
+            await flush(held)
         return status
 
 
@@ -242,6 +257,16 @@ def _declared_length(scope: Scope) -> int | None:
         if key == b"content-length" and length is None:
             length = value
     return None if length is None else parse_content_length(length.decode("latin-1"))
+
+
+def _completes(message: Message, *, trailers: bool) -> bool:
+    """Whether ``message`` is the last of the answer: what the app does after it is no part of it."""
+    kind = message["type"]
+    if kind == "http.response.body":
+        return not trailers and not message.get("more_body", False)
+    if kind == "http.response.trailers":
+        return not message.get("more_trailers", False)
+    return bool(kind == "http.response.pathsend")
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

@@ -114,6 +114,8 @@ class Admission:
             RuntimeError: The delivery was answered without the handler, or this is a second call.
             TypeError: The store is an asyncio store: call [`afinish`][tower_webhooks.dedupe.Admission.afinish].
         """
+        if self._held is not None:
+            self._held.deduplicator._blocking_store("afinish()")  # refused before it counts as the one call
         held = self._take()
         if held is not None:
             held.deduplicator._settle(held, status)
@@ -146,6 +148,19 @@ def _check_ms(name: str, value: int, default: int) -> int:
     return value
 
 
+def _storable(key: str) -> str:
+    r"""``key``, or its SHA-256 if it holds a lone surrogate, which no store can encode.
+
+    UTF-8 has no bytes for one, so Redis and Django's caches fail on it; yet a JSON string can hold
+    one (``"\ud800"``), so a key built from payload fields can too. Distinct keys stay distinct.
+    """
+    try:
+        key.encode()
+    except UnicodeEncodeError:
+        return "sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+    return key
+
+
 def _is_async(store: Store | AsyncStore) -> TypeIs[AsyncStore]:
     return inspect.iscoroutinefunction(store.claim)
 
@@ -170,7 +185,8 @@ class Deduplicator:
         key: Derives the key from the verified webhook;
             [`body_sha256`][tower_webhooks.dedupe.body_sha256] by default. A function of payload
             fields (say, a run id and event type) keeps two events with identical bodies apart,
-            but then it must never fail on a payload without them.
+            but then it must never fail on a payload without them. A key holding a lone
+            surrogate, which UTF-8 cannot encode, is stored as ``sha256:`` and its hash.
         namespace: Prefixed to every key, so two endpoints can share one store.
         fail_open: When the store is unreachable, run the handler without deduplication
             instead of answering 503. Off by default: a 503 loses nothing, Tower retries.
@@ -178,7 +194,7 @@ class Deduplicator:
     Raises:
         TypeError: An option has the wrong type.
         ValueError: ``lease_ms`` or ``retention_ms`` is zero, negative or under one second, or
-            ``namespace`` is empty.
+            ``namespace`` is empty or holds a lone surrogate.
 
     .. versionadded:: 0.1.0
     """
@@ -214,6 +230,8 @@ class Deduplicator:
             raise TypeError(f"namespace must be a str, not {type(namespace).__name__}")
         if not namespace:
             raise ValueError("namespace must not be empty: it keeps this endpoint's keys apart in a shared store")
+        if _storable(namespace) != namespace:
+            raise ValueError(f"namespace={namespace!r} holds a lone surrogate, which no store can encode in UTF-8")
         self._namespace = namespace
         self._fail_open = bool(fail_open)
 
@@ -275,7 +293,7 @@ class Deduplicator:
         key = self._key(webhook)
         if not isinstance(key, str) or not key:
             raise TypeError(f"the key function {self._key!r} must return a non-empty str, not {key!r}")
-        return f"{self._namespace}:{key}"
+        return f"{self._namespace}:{key if key.isascii() else _storable(key)}"
 
     def _admit(self, key: str, owner: str, claim: Claim) -> Admission:
         if claim.state == "claimed":

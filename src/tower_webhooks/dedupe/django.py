@@ -49,7 +49,8 @@ class DjangoCacheStore:
     Args:
         cache: A cache alias from ``settings.CACHES`` (looked up on each call, so every thread
             gets Django's own per-thread client), or a cache backend instance.
-        clock: Returns Unix time in milliseconds, only to tell a duplicate how long to wait.
+        clock: Returns Unix time in milliseconds, only to tell a duplicate how long to wait
+            (never longer than the lease, whatever another host's clock says).
 
     Raises:
         ValueError: The cache is a ``DummyCache``, which stores nothing and so would let every
@@ -89,7 +90,9 @@ class DjangoCacheStore:
                 if value == _DONE:
                     return Claim("done")
                 if isinstance(value, tuple):
-                    return Claim("in_progress", max(value[1] - self._clock(), 0))
+                    # The holder's clock set its expiry: a host whose clock runs ahead must not tell
+                    # Tower to wait hours for a lease the cache ends within lease_ms anyway.
+                    return Claim("in_progress", min(max(value[1] - self._clock(), 0), lease_ms))
                 # Gone between add() and get(): released or expired, so try again.
         except Exception as error:
             raise _unavailable(error) from error

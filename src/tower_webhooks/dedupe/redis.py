@@ -9,6 +9,8 @@ token and act in one script, so a worker whose lease ran out cannot touch a newe
 
 from __future__ import annotations
 
+import asyncio
+import functools
 from typing import TYPE_CHECKING, Any
 
 try:
@@ -22,6 +24,8 @@ except ModuleNotFoundError as _missing:  # pragma: no cover - depends on what is
 from ._store import Claim, StoreUnavailableError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from redis.commands.core import AsyncScript, Script
 
 __all__ = ["AsyncRedisStore", "RedisStore"]
@@ -133,27 +137,37 @@ class RedisStore:
 class AsyncRedisStore:
     """The asyncio form of [`RedisStore`][tower_webhooks.dedupe.redis.RedisStore], for Starlette and FastAPI.
 
+    A ``redis.asyncio`` client serves the one event loop its connections were made in. Built by
+    [`from_url`][tower_webhooks.dedupe.redis.AsyncRedisStore.from_url], the store makes a new client
+    when it finds itself in another loop (Starlette's ``TestClient`` runs one per ``with`` block,
+    or per request without one); a client given here must stay in its loop.
+
     Args:
         client: A ``redis.asyncio.Redis``, with a ``socket_timeout``.
 
     .. versionadded:: 0.1.0
     """
 
-    __slots__ = ("_claim", "_client", "_complete", "_release")
+    __slots__ = ("_claim", "_client", "_complete", "_connect", "_loop", "_release")
 
     def __init__(self, client: redis.asyncio.Redis) -> None:
         self._client = client
+        self._loop: asyncio.AbstractEventLoop | None = None  # the loop _client's connections belong to
+        self._connect: Callable[[], redis.asyncio.Redis] | None = None  # a new client, for another loop
         self._claim = client.register_script(_CLAIM)
         self._complete = client.register_script(_COMPLETE)
         self._release = client.register_script(_RELEASE)
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> AsyncRedisStore:
-        """Connect to ``url``, with 5 s socket timeouts by default.
+        """Connect to ``url``, with 5 s socket timeouts by default, and anew in each event loop.
 
         See [`RedisStore.from_url`][tower_webhooks.dedupe.redis.RedisStore.from_url].
         """
-        return cls(redis.asyncio.Redis.from_url(url, **{**_TIMEOUTS, **options}))
+        connect = functools.partial(redis.asyncio.Redis.from_url, url, **{**_TIMEOUTS, **options})
+        store = cls(connect())
+        store._connect = connect
+        return store
 
     def __repr__(self) -> str:
         return f"AsyncRedisStore({self._client!r})"
@@ -170,12 +184,25 @@ class AsyncRedisStore:
         """See [`Store.release`][tower_webhooks.dedupe.Store.release]."""
         return bool(await self._run(self._release, key, _RUNNING + owner))
 
-    @staticmethod
-    async def _run(script: AsyncScript, key: str, *args: str | int) -> Any:
+    def _client_here(self) -> redis.asyncio.Redis:
+        """The client for the running loop, made anew by ``from_url`` stores when the loop changed.
+
+        A pooled connection from a loop now closed fails with ``RuntimeError: Event loop is
+        closed``, which is no store outage but a 500 from the middleware.
+        """
+        loop, client = asyncio.get_running_loop(), self._client
+        if self._loop is not loop:
+            if self._loop is not None and self._connect is not None:
+                client = self._client = self._connect()  # the old one's connections died with their loop
+            self._loop = loop
+        return client
+
+    async def _run(self, script: AsyncScript, key: str, *args: str | int) -> Any:
+        client = self._client_here()
         try:
             try:
-                return await script(keys=[key], args=args)
+                return await script(keys=[key], args=args, client=client)
             except redis.ConnectionError:  # see _RETRIED
-                return await script(keys=[key], args=args)
+                return await script(keys=[key], args=args, client=client)
         except redis.RedisError as error:
             raise _unavailable(error) from error
