@@ -217,7 +217,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True  # a body it may carry is never read (see do_POST)
         self._send(METHOD_NOT_ALLOWED, with_body=self.command != "HEAD")
 
-    do_GET = do_HEAD = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _refuse_method
+    def __getattr__(self, name: str) -> Any:
+        """Refuse every method but POST with 405, any the client names (``TRACE``, ``FOO``, ``post``).
+
+        The base class looks up ``do_<METHOD>`` and answers a method without one 501 with an HTML
+        page: a 5xx for what the client sent, and not the adapters' JSON reason.
+        """
+        if name.startswith("do_"):
+            return self._refuse_method
+        raise AttributeError(name)
 
     def _send(self, reply: Reply, *, with_body: bool = True) -> None:
         payload = b'{"ok": true}' if reply.status == 200 else reply.body

@@ -100,7 +100,10 @@ class Outcome:
 
 
 def _phrase(status: int | None) -> str:
-    return http.client.responses.get(status or 0, "no answer")
+    """The status's name; one HTTP does not define (such as 999) is an answer all the same."""
+    if status is None:
+        return "no answer"
+    return http.client.responses.get(status, "(a status HTTP does not define)")
 
 
 def _duration(seconds: float | None) -> str:

@@ -88,7 +88,17 @@ def test_listen_closes_after_a_body_it_does_not_read(
     assert answer.count(b"HTTP/1.1 ") == 1, answer
 
 
-@pytest.mark.parametrize("method", [b"GET", b"PUT", b"DELETE"])
+@pytest.mark.parametrize("method", [b"TRACE", b"CONNECT", b"PROPFIND", b"FOO", b"post"])
+def test_listen_answers_any_other_method_405_not_501(listener: Listener, method: bytes) -> None:
+    """A method http.server has no handler for is 405 with the JSON reason too, not its 501 HTML page."""
+    answer = _exchange(listener.port, method + b" /webhooks/tower HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 405 "), answer[:200]
+    assert b"\r\nAllow: POST\r\n" in head
+    assert json.loads(body) == {"error": "method_not_allowed", "detail": "Tower sends webhooks as POST"}
+
+
+@pytest.mark.parametrize("method", [b"GET", b"PUT", b"DELETE", b"TRACE"])
 def test_listen_closes_after_refusing_a_method_with_a_body(listener: Listener, method: bytes) -> None:
     """A 405 leaves the body unread, so the connection closes: the body is never parsed as a request."""
     smuggled = b"POST /smuggled HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"

@@ -113,6 +113,15 @@ def test_redirect_to_an_absolute_url_with_a_slash(endpoint: Start) -> None:
     assert len(target.received) == 1
 
 
+def test_a_status_http_does_not_define_is_still_an_answer(endpoint: Start) -> None:
+    """A 999 is shown as an answer with an unknown status, never as "no answer"."""
+    target = endpoint(answer(999))
+    result = run("send", target.url)
+    assert result.code == 1
+    assert "999 (a status HTTP does not define) in " in result.out
+    assert "no answer" not in result.out
+
+
 def test_no_answer_within_the_timeout(endpoint: Start) -> None:
     """An endpoint that never answers fails after --timeout, not after 30 s."""
     target = endpoint(stall(after_headers=False))
