@@ -167,3 +167,9 @@ def test_generate_secret_is_fresh_and_decodes_to_64_bytes() -> None:
     first, second = generate_secret(), generate_secret()
     assert first != second
     assert len(base64.b64decode(first, validate=True)) == 64
+
+
+def test_a_secret_that_is_not_hex_names_the_option_in_python_and_on_the_command_line() -> None:
+    """Regression: the hint named only secret_encoding=, which a command-line user cannot pass."""
+    with pytest.raises(InvalidSecretError, match=r"secret_encoding='base64' in Python, --secret-encoding base64 on"):
+        decode_secret(generate_secret(), "hex")

@@ -88,7 +88,8 @@ def _decode(text: bytes, encoding: SecretEncoding) -> bytes:
         if not _HEX.fullmatch(text):
             raise InvalidSecretError(
                 "the secret is not hex (an even number of 0-9, a-f): "
-                "Tower's secrets are base64, so try secret_encoding='base64'"
+                "Tower's secrets are base64, so try base64 (secret_encoding='base64' in Python, "
+                "--secret-encoding base64 on the command line)"
             )
         return bytes.fromhex(text.decode("ascii"))
     if _URLSAFE_BASE64.fullmatch(text):
