@@ -171,29 +171,37 @@ class _Handler(BaseHTTPRequestHandler):
         self._reader.deadline = time.perf_counter() + self.server.read_timeout_s
         super().handle_one_request()
 
-    def do_POST(self) -> None:
-        headers = list(self.headers.items())
+    def handle_expect_100(self) -> bool:
+        """Ask for the body (``100 Continue``) only if it will be read; otherwise answer without it.
+
+        The base class always asks, so a client was sent ``100 Continue`` and then refused (413,
+        411, 405) with the body it had just started sending left unread.
+        """
+        if self.command == "POST" and not isinstance(self._body_length(), Reply):
+            return super().handle_expect_100()
+        return True  # the method's handler answers at once, and closes the connection
+
+    def _body_length(self) -> int | Reply:
+        """The length of the body to read, or the answer that refuses it unread."""
         lengths = self.headers.get_all("Content-Length", [])
         length = parse_content_length(lengths[0]) if len(lengths) == 1 else None
         if length is None or "Transfer-Encoding" in self.headers:
+            if not lengths:
+                return Reply(411, "length_required", "send a Content-Length header")
+            detail = "send exactly one Content-Length header, a whole number of bytes, and no Transfer-Encoding"
+            return Reply(400, "invalid_content_length", detail)
+        if length > self.server.max_body_bytes:
+            return Reply(413, "body_too_large", f"the body is over {self.server.max_body_bytes} bytes")
+        return length
+
+    def do_POST(self) -> None:
+        headers = list(self.headers.items())
+        length = self._body_length()
+        if isinstance(length, Reply):
             # The body is never read, so close after answering: no byte of it may be taken for the
             # next request on this connection (request smuggling).
             self.close_connection = True
-            if not lengths:
-                self._answer(headers, b"", status=411, reason="length_required", detail="send a Content-Length header")
-            else:
-                detail = "send exactly one Content-Length header, a whole number of bytes, and no Transfer-Encoding"
-                self._answer(headers, b"", status=400, reason="invalid_content_length", detail=detail)
-            return
-        if length > self.server.max_body_bytes:
-            self.close_connection = True  # the rest of the body is never read
-            self._answer(
-                headers,
-                b"",
-                status=413,
-                reason="body_too_large",
-                detail=f"the body is over {self.server.max_body_bytes} bytes",
-            )
+            self._answer(headers, b"", status=length.status, reason=length.reason, detail=length.detail)
             return
         try:
             body = self.rfile.read(length)

@@ -108,6 +108,36 @@ def test_listen_closes_after_refusing_a_method_with_a_body(listener: Listener, m
     assert answer.count(b"HTTP/1.1 ") == 1, answer
 
 
+@pytest.mark.parametrize(
+    ("request_head", "status"),
+    [
+        (b"POST /webhooks/tower HTTP/1.1\r\nContent-Length: 2000000\r\n", b"413"),
+        (b"POST /webhooks/tower HTTP/1.1\r\nTransfer-Encoding: chunked\r\n", b"411"),
+        (b"PUT /webhooks/tower HTTP/1.1\r\nContent-Length: 2\r\n", b"405"),
+    ],
+    ids=["too large", "chunked", "another method"],
+)
+def test_listen_refuses_at_once_instead_of_asking_for_a_body_it_will_not_read(
+    listener: Listener, request_head: bytes, status: bytes
+) -> None:
+    """Regression: Expect: 100-continue got '100 Continue', then the refusal, with the body it invited unread."""
+    answer = _exchange(listener.port, request_head + b"Host: x\r\nExpect: 100-continue\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 " + status + b" "), answer[:200]
+    assert b" 100 " not in answer.split(b"\r\n", 1)[0]
+
+
+def test_listen_asks_for_a_body_it_will_read_then_verifies_it(listener: Listener) -> None:
+    """Expect: 100-continue on a request within the limits gets 100 Continue, then the verdict on the body."""
+    head = b"".join(f"{name}: {value}\r\n".encode() for name, value in sign(SECRET, BODY).items())
+    request = b"POST /webhooks/tower HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n" % len(BODY)
+    with socket.create_connection(("127.0.0.1", listener.port), timeout=TIMEOUT_S) as connection:
+        connection.sendall(request + head + b"Expect: 100-continue\r\nConnection: close\r\n\r\n")
+        assert connection.recv(65536).startswith(b"HTTP/1.1 100 Continue\r\n")
+        connection.sendall(BODY)
+        answer = _until_closed(connection)
+    assert answer.startswith(b"HTTP/1.1 200 "), answer[:200]
+
+
 READ_TIMEOUT_S = 2
 """Short for the tests, yet far longer than a request sent at once takes to be answered."""
 
