@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, NamedTuple
 
@@ -234,6 +235,20 @@ class _Handler(BaseHTTPRequestHandler):
         if name.startswith("do_"):
             return self._refuse_method
         raise AttributeError(name)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Answer the base class's own refusals as JSON too, and close the connection.
+
+        A request line or headers too long (414, 431), a malformed request line (400) or an HTTP
+        version other than 1.x (505) were answered with ``http.server``'s HTML page, and without a
+        status line when the request line could not be read (taken for HTTP/0.9, which has none).
+        """
+        phrase = HTTPStatus(code).phrase
+        self.close_connection = True
+        if self.request_version == "HTTP/0.9":
+            self.request_version = "HTTP/1.0"  # nobody speaks 0.9: a status line says what went wrong
+        reason = phrase.lower().replace("-", "_").replace(" ", "_")
+        self._send(Reply(code, reason, message or phrase), with_body=self.command != "HEAD")
 
     def _send(self, reply: Reply, *, with_body: bool = True) -> None:
         payload = b'{"ok": true}' if reply.status == 200 else reply.body

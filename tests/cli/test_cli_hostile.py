@@ -138,6 +138,29 @@ def test_listen_asks_for_a_body_it_will_read_then_verifies_it(listener: Listener
     assert answer.startswith(b"HTTP/1.1 200 "), answer[:200]
 
 
+@pytest.mark.parametrize(
+    ("request_head", "status", "error"),
+    [
+        (b"POST /" + b"a" * 70_000 + b" HTTP/1.1\r\n", b"414", "request_uri_too_long"),
+        (b"POST / HTTP/1.1\r\n" + b"X-Many: 1\r\n" * 101, b"431", "request_header_fields_too_large"),
+        (b"POST / HTTP/1.1\r\nX-Long: " + b"a" * 70_000 + b"\r\n", b"431", "request_header_fields_too_large"),
+        (b"POST / HTTP/1.1 extra\r\n", b"400", "bad_request"),
+        (b"POST / HTTP/2.0\r\n", b"505", "http_version_not_supported"),
+    ],
+    ids=["long request line", "many headers", "long header", "bad request line", "HTTP/2.0"],
+)
+def test_listen_answers_its_http_servers_own_refusals_as_json(
+    listener: Listener, request_head: bytes, status: bytes, error: str
+) -> None:
+    """Regression: what http.server refuses itself was answered with its HTML error page, unlike every other answer."""
+    answer = _exchange(listener.port, request_head + b"Host: x\r\nContent-Length: 2\r\n\r\n{}")
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 " + status + b" "), answer[:200]
+    assert b"\r\nContent-Type: application/json\r\n" in head
+    assert b"\r\nConnection: close" in head
+    assert json.loads(body)["error"] == error
+
+
 READ_TIMEOUT_S = 2
 """Short for the tests, yet far longer than a request sent at once takes to be answered."""
 
