@@ -150,6 +150,16 @@ class ReceiverServer(ThreadingHTTPServer):
         return f"http://{host!s}:{port}/"
 
 
+# The reasons for what http.server refuses by itself, named here: its phrases change between Python
+# versions (414 is "Request-URI Too Long" in 3.11 and "URI Too Long", RFC 9110's name, in 3.13).
+_SERVER_REFUSALS = {
+    400: "bad_request",
+    414: "uri_too_long",
+    431: "request_header_fields_too_large",
+    505: "http_version_not_supported",
+}
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: ReceiverServer
     protocol_version = "HTTP/1.1"
@@ -243,12 +253,11 @@ class _Handler(BaseHTTPRequestHandler):
         version other than 1.x (505) were answered with ``http.server``'s HTML page, and without a
         status line when the request line could not be read (taken for HTTP/0.9, which has none).
         """
-        phrase = HTTPStatus(code).phrase
         self.close_connection = True
         if self.request_version == "HTTP/0.9":
             self.request_version = "HTTP/1.0"  # nobody speaks 0.9: a status line says what went wrong
-        reason = phrase.lower().replace("-", "_").replace(" ", "_")
-        self._send(Reply(code, reason, message or phrase), with_body=self.command != "HEAD")
+        reason = _SERVER_REFUSALS.get(code, f"http_{code}")
+        self._send(Reply(code, reason, message or HTTPStatus(code).phrase), with_body=self.command != "HEAD")
 
     def _send(self, reply: Reply, *, with_body: bool = True) -> None:
         payload = b'{"ok": true}' if reply.status == 200 else reply.body
