@@ -8,7 +8,6 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, NamedTuple
 
@@ -257,7 +256,8 @@ class _Handler(BaseHTTPRequestHandler):
         if self.request_version == "HTTP/0.9":
             self.request_version = "HTTP/1.0"  # nobody speaks 0.9: a status line says what went wrong
         reason = _SERVER_REFUSALS.get(code, f"http_{code}")
-        self._send(Reply(code, reason, message or HTTPStatus(code).phrase), with_body=self.command != "HEAD")
+        phrase = self.responses.get(code, ("Refused",))[0]  # HTTPStatus(code) would raise for a code it lacks
+        self._send(Reply(code, reason, message or phrase), with_body=self.command != "HEAD")
 
     def _send(self, reply: Reply, *, with_body: bool = True) -> None:
         payload = b'{"ok": true}' if reply.status == 200 else reply.body
