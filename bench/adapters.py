@@ -10,6 +10,11 @@ Even so, rates on a busy machine move by a third from one interval to the next. 
 server's processes spend per request (from ``/proc``, summed over every round) hardly depends on
 what else runs, so the report gives that ratio too: it is the throughput ratio of a server that
 has a core to itself.
+
+Floors are loaded in the same rounds: ``/by-hand``, the endpoint checking the request itself as
+the verification benchmark's ``hmac.digest`` floor does, and for Starlette ``/replay``, a
+middleware that reads and replays the body without checking it. What they cost in the same
+server is what no adapter can avoid, so they say how close to 0.9x any adapter could come.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from .load import load_tool, run_load
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-__all__ = ["FRAMEWORKS", "AdapterResult", "missing", "run_adapters"]
+__all__ = ["FLOORS", "FRAMEWORKS", "AdapterResult", "missing", "run_adapters"]
 
 _ROOT = Path(__file__).resolve().parent.parent
 _STARTUP_SECONDS = 60
@@ -48,6 +53,17 @@ FRAMEWORKS: dict[str, tuple[str, tuple[str, ...]]] = {
     "flask": ("gunicorn", (*_GUNICORN, "bench.apps.flask_app:app")),
     "django": ("gunicorn", (*_GUNICORN, "bench.apps.django_app:application")),
 }
+
+FLOORS: dict[str, str] = {
+    "/by-hand": "the endpoint checks the request itself (bench.apps.check_by_hand)",
+    "/replay": "a middleware reads and replays the body, checking nothing",
+}
+"""Each floor path, and what it does instead of the adapter."""
+
+# The floors each framework serves: only an ASGI middleware has to replay the body.
+_FRAMEWORK_FLOORS = {"starlette": ("/by-hand", "/replay"), "flask": ("/by-hand",), "django": ("/by-hand",)}
+# The paths that must refuse a tampered body before anything is measured.
+_CHECKING = ("/verified", "/by-hand")
 
 
 def missing() -> str | None:
@@ -62,7 +78,10 @@ def missing() -> str | None:
 
 @dataclass(frozen=True)
 class AdapterResult:
-    """Best requests per second of each path, for one framework."""
+    """Best requests per second of each path, and server CPU seconds per request, for one framework.
+
+    ``floor_rps`` and ``floor_cpu`` hold the same for each floor path (keys of ``FLOORS``).
+    """
 
     framework: str
     server: str
@@ -71,6 +90,8 @@ class AdapterResult:
     verified_rps: float
     plain_cpu: float | None
     verified_cpu: float | None
+    floor_rps: dict[str, float]
+    floor_cpu: dict[str, float | None]
 
     @property
     def ratio(self) -> float:
@@ -83,6 +104,12 @@ class AdapterResult:
         if self.plain_cpu is None or self.verified_cpu is None:
             return None
         return self.plain_cpu / self.verified_cpu
+
+    def floor_ratio(self, path: str) -> tuple[float, float | None]:
+        """A floor path's throughput, and its CPU per request, as shares of the unverified path's."""
+        cpu = self.floor_cpu[path]
+        cpu_ratio = None if self.plain_cpu is None or cpu is None else self.plain_cpu / cpu
+        return self.floor_rps[path] / self.plain_rps, cpu_ratio
 
 
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
@@ -165,17 +192,23 @@ def _measure(framework: str, *, rounds: int, seconds: int) -> AdapterResult:
     body = next(body.data for body in bodies() if body.label == "1 KiB")
     # Signed once: every request repeats it, well inside the five minutes of tolerance.
     headers = {"Content-Type": "application/json", **sign(secret, body)}
-    best = {"/plain": 0.0, "/verified": 0.0}
-    cpu: dict[str, float | None] = {"/plain": 0.0, "/verified": 0.0}
-    requests = {"/plain": 0, "/verified": 0}
+    floors = _FRAMEWORK_FLOORS[framework]
+    paths = ("/plain", *floors, "/verified")
+    best = dict.fromkeys(paths, 0.0)
+    cpu: dict[str, float | None] = dict.fromkeys(paths, 0.0)
+    requests = dict.fromkeys(paths, 0)
+    tampered = body[:-1] + bytes([body[-1] ^ 1])
     with _serving(framework, secret) as (port, pid):
-        for path in best:
+        for path in paths:
             status = _post(port, path, body, headers)
             if status != 200:
                 raise RuntimeError(f"{framework} answered {status} on {path}: it would be measured refusing")
+            if path in _CHECKING and (status := _post(port, path, tampered, headers)) != 400:
+                raise RuntimeError(f"{framework} answered {status} to a tampered body on {path}: it checks nothing")
         for round_number in range(rounds):
-            paths = list(best) if round_number % 2 == 0 else list(reversed(best))
-            for path in paths:
+            # Each path goes first in turn, so that none is always loaded right after another.
+            shift = round_number % len(paths)
+            for path in paths[shift:] + paths[:shift]:
                 before = _cpu_seconds(pid)
                 result = run_load(port, path, body, headers, seconds)
                 after = _cpu_seconds(pid)
@@ -194,6 +227,8 @@ def _measure(framework: str, *, rounds: int, seconds: int) -> AdapterResult:
         best["/verified"],
         per_request["/plain"],
         per_request["/verified"],
+        {path: best[path] for path in floors},
+        {path: per_request[path] for path in floors},
     )
 
 
@@ -202,7 +237,8 @@ def run_adapters(*, rounds: int, seconds: int) -> list[AdapterResult]:
     results = []
     for framework in FRAMEWORKS:
         print(
-            f"  adapters, {framework} ({FRAMEWORKS[framework][0]}): {rounds} rounds x 2 paths x {seconds} s",
+            f"  adapters, {framework} ({FRAMEWORKS[framework][0]}): {rounds} rounds x "
+            f"{2 + len(_FRAMEWORK_FLOORS[framework])} paths x {seconds} s",
             file=sys.stderr,
             flush=True,
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from .adapters import FLOORS
 from .contenders import SHA512_FLOOR as SHA512
 
 if TYPE_CHECKING:
@@ -105,10 +106,15 @@ def adapter_targets(results: list[AdapterResult] | None, skipped: str | None) ->
             name.format(result.framework),
             "PASS" if result.ratio >= _MIN_ADAPTER_RATIO else "FAIL",
             f"{result.ratio:.2f}x ({result.verified_rps:.0f} vs {result.plain_rps:.0f} req/s)"
-            + ("" if result.cpu_ratio is None else f"; by server CPU per request {result.cpu_ratio:.2f}x"),
+            + ("" if result.cpu_ratio is None else f"; by server CPU per request {result.cpu_ratio:.2f}x")
+            + "".join(f"; {_FLOOR_NAMES[path]} {result.floor_ratio(path)[0]:.2f}x" for path in result.floor_rps),
         )
         for result in results
     ]
+
+
+# How a target names each floor: the reason a ratio falls short is in the floors' own ratios.
+_FLOOR_NAMES = {"/by-hand": "checked by hand in the endpoint", "/replay": "a middleware only replaying the body"}
 
 
 def memory_target(result: MemoryResult | None, skipped: str | None) -> Target:
@@ -143,6 +149,14 @@ def _adapter_lines(results: list[AdapterResult], rounds: int, seconds: int) -> l
             f"  {r.framework:12}{r.server:10}{r.plain_rps:10.0f}{r.verified_rps:10.0f}{r.ratio:7.2f}x"
             f"{_cpu_us(r.plain_cpu):>10}{_cpu_us(r.verified_cpu):>10}{cpu_ratio:>8}"
         )
+    lines.append("  floors in the same rounds, as shares of unverified req/s (and of server CPU per request):")
+    for r in results:
+        for path in r.floor_rps:
+            rate, cpu = r.floor_ratio(path)
+            lines.append(
+                f"  {r.framework:12}{path:10}{r.floor_rps[path]:10.0f}{rate:7.2f}x{_cpu_us(r.floor_cpu[path]):>10}"
+                f"{'n/a' if cpu is None else f'{cpu:.2f}x':>8}  {FLOORS[path]}"
+            )
     return lines
 
 

@@ -89,6 +89,14 @@ def test_adapters_and_memory_are_measured_or_explicitly_skipped(smoke: tuple[str
     assert isinstance(adapters, list)
     assert [result["framework"] for result in adapters] == ["starlette", "flask", "django"]
     assert all(result["plain_rps"] > 0 and result["verified_rps"] > 0 for result in adapters)
+    floors = {result["framework"]: result["floor_rps"] for result in adapters}
+    assert {framework: sorted(rates) for framework, rates in floors.items()} == {
+        "starlette": ["/by-hand", "/replay"],
+        "flask": ["/by-hand"],
+        "django": ["/by-hand"],
+    }
+    assert all(rate > 0 for rates in floors.values() for rate in rates.values())
+    assert "floors in the same rounds" in output
     in_process = document["adapters_in_process"]
     assert isinstance(in_process, list)
     assert all(result["plain"] > 0 and result["verified"] > 0 for result in in_process)

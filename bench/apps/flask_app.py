@@ -1,17 +1,19 @@
-"""Flask under gunicorn: ``/verified`` is decorated with ``verify_tower_webhook``."""
+"""Flask under gunicorn: ``/verified`` is decorated with ``verify_tower_webhook``; ``/by-hand`` checks by hand."""
 
 from __future__ import annotations
 
+import base64
 import os
 
 import flask
 
 from tower_webhooks.adapters.flask import verify_tower_webhook
 
-from . import SECRET_VARIABLE
+from . import SECRET_VARIABLE, ByHandRefusedError, check_by_hand
 
 app = flask.Flask(__name__)
 app.config["TOWER_WEBHOOK_SECRET"] = os.environ[SECRET_VARIABLE]
+_KEY = base64.b64decode(os.environ[SECRET_VARIABLE])
 
 
 @app.post("/plain")
@@ -25,3 +27,15 @@ def plain() -> str:
 def verified() -> str:
     """The same, for a verified webhook (the adapter has read the body)."""
     return str(len(flask.g.tower_webhook.body))
+
+
+@app.post("/by-hand")
+def by_hand() -> tuple[str, int]:
+    """The same, checking the request by hand: the floor of what verification costs here."""
+    body = flask.request.get_data()
+    headers = flask.request.headers
+    try:
+        check_by_hand(_KEY, headers.get("X-Tower-Webhook-Timestamp"), headers.get("X-Tower-Signature"), body)
+    except ByHandRefusedError:
+        return "refused", 400
+    return str(len(body)), 200
