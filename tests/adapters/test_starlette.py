@@ -234,6 +234,13 @@ def test_a_chunked_body_over_the_limit_stops_being_read(app: Starlette, secret: 
     assert len(unread) == len(chunks(PRETTY, 40)) - 2  # stopped at 80 bytes
 
 
+def test_a_body_over_the_limit_in_one_message_is_refused_too(app: Starlette, secret: str) -> None:
+    """Without Content-Length, a body that comes whole in one message is capped as well: 413, connection: close."""
+    sent, _ = asyncio.run(call(app, http_scope(secret, PRETTY, "/small"), chunks(PRETTY, len(PRETTY))))
+    assert sent[0]["status"] == 413
+    assert (b"connection", b"close") in sent[0]["headers"]
+
+
 def test_a_declared_length_over_the_limit_closes_the_connection(app: Starlette, secret: str) -> None:
     """A Content-Length over the limit gets 413 and connection: close, since the body stays unread."""
     response = TestClient(app).post("/small", content=PRETTY, headers=signed(secret, PRETTY))
@@ -270,6 +277,18 @@ def test_a_client_that_leaves_mid_body_causes_no_hang(secret: str) -> None:
     middleware = TowerWebhookMiddleware(endpoint, secret=secret, paths=["/hook"])
     messages: list[Message] = [{"type": "http.request", "body": PRETTY[:100], "more_body": True}]
     sent, _ = asyncio.run(call(middleware, http_scope(secret, PRETTY), [*messages, {"type": "http.disconnect"}]))
+    assert (sent, endpoint_calls) == ([], [])
+
+
+def test_a_client_that_leaves_before_the_body_causes_no_hang(secret: str) -> None:
+    """A disconnect as the first message ends the call too: nothing sent, the endpoint never called."""
+    endpoint_calls: list[Scope] = []
+
+    async def endpoint(scope: Scope, receive: Receive, send: Send) -> None:
+        endpoint_calls.append(scope)
+
+    middleware = TowerWebhookMiddleware(endpoint, secret=secret, paths=["/hook"])
+    sent, _ = asyncio.run(call(middleware, http_scope(secret, PRETTY), [{"type": "http.disconnect"}]))
     assert (sent, endpoint_calls) == ([], [])
 
 

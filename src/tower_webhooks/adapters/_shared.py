@@ -320,6 +320,10 @@ Settle = Callable[[int], Awaitable[None]]
 """Reports the status a handler answered, and records the delivery's outcome; only the first call counts."""
 
 
+async def _nothing_to_settle(status: int) -> None:
+    """``settle`` without deduplication: nothing is recorded, and the status is noted when ``call`` returns."""
+
+
 async def run_async(
     guard: Guard,
     webhook: VerifiedWebhook,
@@ -332,10 +336,19 @@ async def run_async(
     ``call`` gets a ``settle`` function. An ASGI app keeps running after its answer is complete
     (Starlette's background tasks run then), so the middleware settles as soon as the answer is
     complete rather than when the app returns. Whatever ``call`` did not settle is settled when
-    it returns (with 500 if it raised).
+    it returns (with 500 if it raised). Without ``dedupe`` there is nothing to settle early, so the
+    status is noted when ``call`` returns, and no closure is built (this runs on every request).
     """
-    admission = None if guard.dedupe is None else await guard.dedupe.abegin(webhook)
-    if admission is not None and admission.answer is not None:
+    if guard.dedupe is None:
+        status = 500
+        try:
+            result = await call(_nothing_to_settle)
+            status = status_of(result)
+            return result
+        finally:
+            guard.finish(status)
+    admission = await guard.dedupe.abegin(webhook)
+    if admission.answer is not None:
         return await respond(_early(admission.answer))
     settled = False
 
@@ -345,8 +358,7 @@ async def run_async(
             return
         settled = True
         guard.finish(status)
-        if admission is not None:
-            await admission.afinish(status)
+        await admission.afinish(status)
 
     status = 500
     try:
