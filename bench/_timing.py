@@ -2,13 +2,17 @@
 
 pyperf runs one benchmark after another, so when a neighbour starts a test suite halfway through,
 the cases measured later look slower and every ratio drifts. Here each round times one short batch
-of every case, in a rotating order, and keeps each case's fastest batch: a batch that nobody
-interrupted is the closest to the true cost, and the cases share the same moments of the run.
+of every case, in an order shuffled anew each round, and keeps each case's fastest batch: a batch
+that nobody interrupted is the closest to the true cost, and the cases share the same moments of
+the run. The order is shuffled rather than rotated because a rotation keeps each case behind the
+same neighbour in every round, and what a neighbour leaves in the CPU caches (a peer decoding a
+1 MiB body to text, say) would then favour or burden one case throughout.
 """
 
 from __future__ import annotations
 
 import math
+import random
 import timeit
 from dataclasses import dataclass, field
 
@@ -56,9 +60,10 @@ def interleaved_minimum(cases: list[Case], *, rounds: int, batch_seconds: float)
     loops = {name: _loops_for(timer, batch_seconds) for name, timer in timers.items()}
     best = dict.fromkeys(timers, math.inf)
     names = list(timers)
-    for round_number in range(rounds):
-        shift = round_number % len(names)
-        for name in names[shift:] + names[:shift]:
+    order = random.Random(0)  # noqa: S311 - a timing order, not a secret; seeded, so runs repeat it
+    for _ in range(rounds):
+        order.shuffle(names)
+        for name in names:
             per_call = timers[name].timeit(loops[name]) / loops[name]
             best[name] = min(best[name], per_call)
     return best
