@@ -26,7 +26,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=300, help="interleaved rounds per body size (default 300)")
     parser.add_argument("--batch-ms", type=float, default=1.0, help="length of one timed batch (default 1 ms)")
-    parser.add_argument("--adapter-rounds", type=int, default=8, help="load rounds per framework (default 8)")
+    parser.add_argument("--adapter-rounds", type=int, default=6, help="load rounds per framework (default 6)")
     parser.add_argument("--adapter-seconds", type=int, default=2, help="seconds of load per path and round (default 2)")
     parser.add_argument("--smoke", action="store_true", help="each benchmark once, tiny counts: proves it runs")
     parser.add_argument("--json", type=Path, default=_RESULTS, help=f"where to write the results (default {_RESULTS})")

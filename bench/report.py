@@ -114,7 +114,11 @@ def adapter_targets(results: list[AdapterResult] | None, skipped: str | None) ->
 
 
 # How a target names each floor: the reason a ratio falls short is in the floors' own ratios.
-_FLOOR_NAMES = {"/by-hand": "checked by hand in the endpoint", "/replay": "a middleware only replaying the body"}
+_FLOOR_NAMES = {
+    "/hash-only": "only hashing in the endpoint",
+    "/by-hand": "checked by hand in the endpoint",
+    "/replay": "a middleware only replaying the body",
+}
 
 
 def memory_target(result: MemoryResult | None, skipped: str | None) -> Target:

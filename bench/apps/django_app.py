@@ -1,4 +1,4 @@
-"""Django under gunicorn: ``/verified`` is decorated with ``verify_tower_webhook``, ``/by-hand`` checks by hand.
+"""Django under gunicorn: ``/verified`` is decorated with ``verify_tower_webhook``; two floors beside it.
 
 No middleware at all, so the share verification takes is as large as it can be.
 """
@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
-from . import SECRET_VARIABLE, ByHandRefusedError, check_by_hand
+from . import SECRET_VARIABLE, ByHandRefusedError, check_by_hand, hash_only
 
 settings.configure(
     DEBUG=False,
@@ -55,5 +55,18 @@ def by_hand(request: HttpRequest) -> HttpResponse:
     return HttpResponse(str(len(body)))
 
 
-urlpatterns = [path("plain", plain), path("verified", verified), path("by-hand", by_hand)]
+@csrf_exempt
+def hashed(request: HttpRequest) -> HttpResponse:
+    """The same, hashing the signed bytes and nothing more: the physical floor of verification here."""
+    body = request.body
+    hash_only(request.headers.get("X-Tower-Webhook-Timestamp"), body)
+    return HttpResponse(str(len(body)))
+
+
+urlpatterns = [
+    path("plain", plain),
+    path("verified", verified),
+    path("by-hand", by_hand),
+    path("hash-only", hashed),
+]
 application = get_wsgi_application()

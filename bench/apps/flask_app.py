@@ -1,4 +1,4 @@
-"""Flask under gunicorn: ``/verified`` is decorated with ``verify_tower_webhook``; ``/by-hand`` checks by hand."""
+"""Flask under gunicorn: ``/verified`` is decorated with ``verify_tower_webhook``; two floors beside it."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import flask
 
 from tower_webhooks.adapters.flask import verify_tower_webhook
 
-from . import SECRET_VARIABLE, ByHandRefusedError, check_by_hand
+from . import SECRET_VARIABLE, ByHandRefusedError, check_by_hand, hash_only
 
 app = flask.Flask(__name__)
 app.config["TOWER_WEBHOOK_SECRET"] = os.environ[SECRET_VARIABLE]
@@ -39,3 +39,11 @@ def by_hand() -> tuple[str, int]:
     except ByHandRefusedError:
         return "refused", 400
     return str(len(body)), 200
+
+
+@app.post("/hash-only")
+def hashed() -> str:
+    """The same, hashing the signed bytes and nothing more: the physical floor of verification here."""
+    body = flask.request.get_data()
+    hash_only(flask.request.headers.get("X-Tower-Webhook-Timestamp"), body)
+    return str(len(body))

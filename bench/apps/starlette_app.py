@@ -4,9 +4,10 @@
 instead of ``await request.body()``, which makes Starlette join the replayed body into a copy of
 its own: the memory benchmark measures both.
 
-Two floors: ``/by-hand`` checks the request in the endpoint, and ``/replay`` sits behind
-:class:`ReplayOnly`, a middleware that reads the body and replays it without checking anything:
-the least any middleware that verifies the body before the app sees it must do.
+Three floors: ``/by-hand`` checks the request in the endpoint, ``/hash-only`` only hashes it there,
+and ``/replay`` sits behind :class:`ReplayOnly`, a middleware that reads the body and replays it
+without checking anything: the least any middleware that verifies the body before the app sees
+it must do.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from starlette.routing import Route
 
 from tower_webhooks.adapters.starlette import TowerWebhookMiddleware
 
-from . import SECRET_VARIABLE, ByHandRefusedError, check_by_hand
+from . import SECRET_VARIABLE, ByHandRefusedError, check_by_hand, hash_only
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -71,7 +72,9 @@ def build(secret: str) -> Starlette:
             body = request.state.tower_webhook.body
         else:
             body = await request.body()
-        if name == "by-hand":
+        if name == "hash-only":
+            hash_only(request.headers.get("x-tower-webhook-timestamp"), body)
+        elif name == "by-hand":
             headers = request.headers
             try:
                 check_by_hand(key, headers.get("x-tower-webhook-timestamp"), headers.get("x-tower-signature"), body)
