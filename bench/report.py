@@ -105,12 +105,23 @@ def adapter_targets(results: list[AdapterResult] | None, skipped: str | None) ->
         Target(
             name.format(result.framework),
             "PASS" if result.ratio >= _MIN_ADAPTER_RATIO else "FAIL",
-            f"{result.ratio:.2f}x ({result.verified_rps:.0f} vs {result.plain_rps:.0f} req/s)"
-            + ("" if result.cpu_ratio is None else f"; by server CPU per request {result.cpu_ratio:.2f}x")
-            + "".join(f"; {_FLOOR_NAMES[path]} {result.floor_ratio(path)[0]:.2f}x" for path in result.floor_rps),
+            _adapter_detail(result),
         )
         for result in results
     ]
+
+
+def _adapter_detail(result: AdapterResult) -> str:
+    """The ratio, its floors, and for a miss, how much work of its own an endpoint needs to reach the target."""
+    detail = f"{result.ratio:.2f}x ({result.verified_rps:.0f} vs {result.plain_rps:.0f} req/s)"
+    if result.cpu_ratio is not None:
+        detail += f"; by server CPU per request {result.cpu_ratio:.2f}x"
+    detail += "".join(f"; {_FLOOR_NAMES[path]} {result.floor_ratio(path)[0]:.2f}x" for path in result.floor_rps)
+    if result.ratio < _MIN_ADAPTER_RATIO and result.plain_cpu is not None and result.verified_cpu is not None:
+        # The CPU ratio (p + w) / (v + w) reaches the target once the endpoint's own work w is this much.
+        work = (_MIN_ADAPTER_RATIO * result.verified_cpu - result.plain_cpu) / (1 - _MIN_ADAPTER_RATIO)
+        detail += f"; 0.90x by CPU once the endpoint does {_us(max(work, 0.0))} us of work of its own"
+    return detail
 
 
 # How a target names each floor: the reason a ratio falls short is in the floors' own ratios.
