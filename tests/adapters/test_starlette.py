@@ -4,7 +4,7 @@
 # refer to dependencies local to the functions that build the apps.
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
 import pytest
@@ -278,6 +278,25 @@ def test_a_client_that_leaves_mid_body_causes_no_hang(secret: str) -> None:
     messages: list[Message] = [{"type": "http.request", "body": PRETTY[:100], "more_body": True}]
     sent, _ = asyncio.run(call(middleware, http_scope(secret, PRETTY), [*messages, {"type": "http.disconnect"}]))
     assert (sent, endpoint_calls) == ([], [])
+
+
+@pytest.mark.parametrize("wrap", [bytearray, memoryview], ids=["bytearray", "memoryview"])
+def test_a_body_in_one_message_reaches_the_app_as_bytes(secret: str, wrap: Callable[[bytes], object]) -> None:
+    """Regression: a server's bytearray in one message went to the app as it was, so the server could change it after
+    verification; it is copied to bytes, as a body in several messages is by joining them."""
+    bodies: list[object] = []
+
+    async def endpoint(scope: Scope, receive: Receive, send: Send) -> None:
+        bodies.append((await receive())["body"])
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    middleware = TowerWebhookMiddleware(endpoint, secret=secret, paths=["/hook"])
+    message: Message = {"type": "http.request", "body": wrap(PRETTY), "more_body": False}
+    sent, _ = asyncio.run(call(middleware, http_scope(secret, PRETTY), [message]))
+    assert sent[0]["status"] == 200
+    assert [type(body) for body in bodies] == [bytes]
+    assert bodies == [PRETTY]
 
 
 def test_a_client_that_leaves_before_the_body_causes_no_hang(secret: str) -> None:

@@ -317,7 +317,11 @@ def run_sync(
 
 
 Settle = Callable[[int], Awaitable[None]]
-"""Reports the status a handler answered, and records the delivery's outcome; only the first call counts."""
+"""Reports the status a handler answered, and records the delivery's outcome; only the first call counts.
+
+Without deduplication there is nothing to record early, and it does nothing: the status noted is
+the one the handler's call returns (500 if it raised).
+"""
 
 
 async def _nothing_to_settle(status: int) -> None:

@@ -144,7 +144,9 @@ class TowerWebhookMiddleware:
             body: bytes | None
             message = await receive()
             if message["type"] == "http.request" and not message.get("more_body", False):
-                whole: bytes = message.get("body", b"")  # the usual case: a small body comes in one message
+                # The usual case: a small body comes in one message. bytes() returns bytes as they are and
+                # copies anything else, so that what the app reads is what was verified.
+                whole = bytes(message.get("body", b""))
                 if len(whole) > self._guard.max_body_bytes:
                     raise self._guard.too_large(None)
                 body = whole
