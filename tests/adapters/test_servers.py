@@ -153,18 +153,19 @@ def test_a_chunked_webhook_verifies_or_is_named_unavailable(server: Server) -> N
 
 
 def read_response(stream: BinaryIO) -> tuple[int, dict[str, str], bytes] | None:
-    """One HTTP/1.1 response from a socket's file, or None if the server closed the connection."""
-    try:
-        status_line = stream.readline()
-        if not status_line:
-            return None
-        headers: dict[str, str] = {}
-        while (line := stream.readline()) not in (b"\r\n", b""):
-            name, _, value = line.decode("latin-1").partition(":")
-            headers[name.strip().lower()] = value.strip()
-        return int(status_line.split()[1]), headers, stream.read(int(headers.get("content-length", "0")))
-    except ConnectionResetError:
+    """One HTTP/1.1 response from a socket's file, or None if the server closed the connection.
+
+    Raises:
+        ConnectionResetError: The connection was reset before the whole answer was read.
+    """
+    status_line = stream.readline()
+    if not status_line:
         return None
+    headers: dict[str, str] = {}
+    while (line := stream.readline()) not in (b"\r\n", b""):
+        name, _, value = line.decode("latin-1").partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return int(status_line.split()[1]), headers, stream.read(int(headers.get("content-length", "0")))
 
 
 def raw_request(secret: str, body: bytes) -> bytes:
@@ -176,6 +177,24 @@ def raw_request(secret: str, body: bytes) -> bytes:
         + b"\r\n"
         + body
     )
+
+
+def answer_to_the_head_alone(server: Server, body: bytes) -> tuple[int, dict[str, str], bytes] | None:
+    """The answer to a signed request's head, sent without its body: what a server says before reading it."""
+    request = raw_request(server.secret, body)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT_S) as client:
+        client.sendall(request[: request.index(b"\r\n\r\n") + 4])
+        return read_response(cast("BinaryIO", client.makefile("rb")))
+
+
+def test_an_over_limit_body_is_refused_before_it_is_sent(server: Server) -> None:
+    """The request head alone gets the 413: the declared length is refused before a byte of the body is read."""
+    if "fastapi" in server.kind:
+        pytest.skip("FastAPI reads a declared Pydantic body whole before any dependency runs (docs/starlette.md)")
+    answer = answer_to_the_head_alone(server, OVER_LIMIT)
+    assert answer is not None
+    assert answer[0] == 413
+    assert b"body_too_large" in answer[2] or b"over the limit" in answer[2]
 
 
 def test_after_an_early_413_the_next_request_on_the_connection_gets_its_own_answer(server: Server) -> None:
@@ -194,14 +213,25 @@ def test_after_an_early_413_the_next_request_on_the_connection_gets_its_own_answ
             client.sendall(pipelined)
 
     sender = threading.Thread(target=send)
+    second = None
     with client:
         sender.start()
         stream = cast("BinaryIO", client.makefile("rb"))
-        first = read_response(stream)
+        try:
+            first = read_response(stream)
+        except ConnectionResetError:
+            # The server closed with the body unread, so its kernel reset the connection, and the
+            # reset overtook the 413 (uvicorn closes without lingering; seen once on 4 December,
+            # Starlette). FastAPI reads the whole body first, so it never closes with it unread.
+            # The answer is then checked where nothing is left unread: the head alone.
+            first = answer_to_the_head_alone(server, OVER_LIMIT)
+        else:
+            if first is not None and first[1].get("connection") != "close":
+                with contextlib.suppress(ConnectionResetError):
+                    second = read_response(stream)
         assert first is not None
         assert first[0] == 413
         assert b"body_too_large" in first[2] or b"over the limit" in first[2]
-        second = None if first[1].get("connection") == "close" else read_response(stream)
     sender.join(TIMEOUT_S)
     if second is None:  # the connection ended: a client sends the request again on a new one
         status, _, body = server.post(PRETTY, sign(server.secret, PRETTY))
