@@ -30,7 +30,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from tower_webhooks import generate_secret, sign
 
@@ -41,7 +41,7 @@ from .load import load_tool, run_load
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-__all__ = ["FLOORS", "FRAMEWORKS", "AdapterResult", "missing", "run_adapters"]
+__all__ = ["FLOORS", "FRAMEWORKS", "AdapterResult", "Floor", "missing", "run_adapters"]
 
 _ROOT = Path(__file__).resolve().parent.parent
 _STARTUP_SECONDS = 60
@@ -55,12 +55,24 @@ FRAMEWORKS: dict[str, tuple[str, tuple[str, ...]]] = {
     "django": ("gunicorn", (*_GUNICORN, "bench.apps.django_app:application")),
 }
 
-FLOORS: dict[str, str] = {
-    "/hash-only": "the endpoint only hashes the signed bytes: sha512(ts + body)",
-    "/by-hand": "the endpoint checks the request itself (bench.apps.check_by_hand)",
-    "/replay": "a middleware reads and replays the body, checking nothing",
+
+class Floor(NamedTuple):
+    """How the report names a floor path in a target's line, and what the floor does instead of the adapter."""
+
+    short: str
+    description: str
+
+
+FLOORS: dict[str, Floor] = {
+    "/hash-only": Floor("only hashing in the endpoint", "the endpoint only hashes the signed bytes: sha512(ts + body)"),
+    "/by-hand": Floor(
+        "checked by hand in the endpoint", "the endpoint checks the request itself (bench.apps.check_by_hand)"
+    ),
+    "/replay": Floor(
+        "a middleware only replaying the body", "a middleware reads and replays the body, checking nothing"
+    ),
 }
-"""Each floor path, and what it does instead of the adapter."""
+"""Each floor path: what no adapter can avoid, so a ratio that falls short is read against them."""
 
 # The floors each framework serves: only an ASGI middleware has to replay the body.
 _FRAMEWORK_FLOORS = {
@@ -212,7 +224,7 @@ def _measure(framework: str, *, rounds: int, seconds: int) -> AdapterResult:
             if path in _CHECKING and (status := _post(port, path, tampered, headers)) != 400:
                 raise RuntimeError(f"{framework} answered {status} to a tampered body on {path}: it checks nothing")
         for round_number in range(rounds):
-            # Each path goes first in turn, so that none is always loaded right after another.
+            # Each path goes first in turn, so that none is always loaded first, when the server is freshest.
             shift = round_number % len(paths)
             for path in paths[shift:] + paths[:shift]:
                 before = _cpu_seconds(pid)

@@ -116,20 +116,12 @@ def _adapter_detail(result: AdapterResult) -> str:
     detail = f"{result.ratio:.2f}x ({result.verified_rps:.0f} vs {result.plain_rps:.0f} req/s)"
     if result.cpu_ratio is not None:
         detail += f"; by server CPU per request {result.cpu_ratio:.2f}x"
-    detail += "".join(f"; {_FLOOR_NAMES[path]} {result.floor_ratio(path)[0]:.2f}x" for path in result.floor_rps)
+    detail += "".join(f"; {FLOORS[path].short} {result.floor_ratio(path)[0]:.2f}x" for path in result.floor_rps)
     if result.ratio < _MIN_ADAPTER_RATIO and result.plain_cpu is not None and result.verified_cpu is not None:
         # The CPU ratio (p + w) / (v + w) reaches the target once the endpoint's own work w is this much.
         work = (_MIN_ADAPTER_RATIO * result.verified_cpu - result.plain_cpu) / (1 - _MIN_ADAPTER_RATIO)
         detail += f"; 0.90x by CPU once the endpoint does {_us(max(work, 0.0))} us of work of its own"
     return detail
-
-
-# How a target names each floor: the reason a ratio falls short is in the floors' own ratios.
-_FLOOR_NAMES = {
-    "/hash-only": "only hashing in the endpoint",
-    "/by-hand": "checked by hand in the endpoint",
-    "/replay": "a middleware only replaying the body",
-}
 
 
 def memory_target(result: MemoryResult | None, skipped: str | None) -> Target:
@@ -170,7 +162,7 @@ def _adapter_lines(results: list[AdapterResult], rounds: int, seconds: int) -> l
             rate, cpu = r.floor_ratio(path)
             lines.append(
                 f"  {r.framework:12}{path:10}{r.floor_rps[path]:10.0f}{rate:7.2f}x{_cpu_us(r.floor_cpu[path]):>10}"
-                f"{'n/a' if cpu is None else f'{cpu:.2f}x':>8}  {FLOORS[path]}"
+                f"{'n/a' if cpu is None else f'{cpu:.2f}x':>8}  {FLOORS[path].description}"
             )
     return lines
 
