@@ -142,8 +142,20 @@ def test_no_adapter_object_shows_the_secret() -> None:
         ("\u0661", None),
         ("9" * 5000, None),
         ("-1", None),
+        (" \t012\t ", 12),
+        ("9" * 19, int("9" * 19)),
+        ("9" * 20, None),
+        ("+12", None),
+        ("1_2", None),
+        ("\u008512", None),
+        ("12\u00a0", None),
+        ("\u300012", None),
     ],
 )
 def test_parse_content_length_accepts_only_ascii_digits(value: str | None, expected: int | None) -> None:
-    """Only plain ASCII digits of a sane length count as a declared length; nothing raises."""
+    """Only plain ASCII digits of a sane length count as a declared length; nothing raises.
+
+    Only spaces and tabs are stripped. Regression: Unicode whitespace was stripped too, so
+    ``"\\x8512"`` read as 12 where Werkzeug reads 0 and hands over no body.
+    """
     assert parse_content_length(value) == expected

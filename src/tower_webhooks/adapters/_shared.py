@@ -12,7 +12,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar, Union, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, Union, cast
 
 from tower_webhooks._headers import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from tower_webhooks._verify import DEFAULT_TOLERANCE_MS, VerifiedWebhook, Verifier, _check_tolerance
@@ -38,6 +38,7 @@ __all__ = [
     "Reply",
     "SecretSource",
     "Settle",
+    "TowerHeaderValues",
     "body_consumed",
     "body_unavailable",
     "environ_headers",
@@ -114,16 +115,28 @@ def body_consumed(by: str) -> BodyConsumedError:
     )
 
 
-_ENVIRON_KEYS = tuple((name, "HTTP_" + name.upper().replace("-", "_")) for name in (TIMESTAMP_HEADER, SIGNATURE_HEADER))
+class TowerHeaderValues(NamedTuple):
+    """Tower's two header values, already found (``None`` where absent), for ``Guard.check``."""
+
+    timestamp: str | None
+    signature: str | None
 
 
-def environ_headers(environ: Mapping[str, object]) -> list[tuple[str, str]]:
-    """Tower's two headers from a WSGI-style environ (Flask's ``request.environ``, Django's ``META``).
+# Where a WSGI server puts Tower's two headers: "HTTP_X_TOWER_WEBHOOK_TIMESTAMP" and "HTTP_X_TOWER_SIGNATURE".
+_TIMESTAMP_KEY = "HTTP_" + TIMESTAMP_HEADER.upper().replace("-", "_")
+_SIGNATURE_KEY = "HTTP_" + SIGNATURE_HEADER.upper().replace("-", "_")
+
+
+def environ_headers(environ: Mapping[str, object]) -> TowerHeaderValues:
+    """Tower's two header values from a WSGI-style environ (Flask's ``request.environ``, Django's ``META``).
 
     The server has already matched the names whatever their case, and joined a repeated header
     with commas (which the strict parsing refuses), so two look-ups replace a scan of every header.
     """
-    return [(name, value) for name, key in _ENVIRON_KEYS if isinstance(value := environ.get(key), str)]
+    timestamp, signature = environ.get(_TIMESTAMP_KEY), environ.get(_SIGNATURE_KEY)
+    return TowerHeaderValues(
+        timestamp if isinstance(timestamp, str) else None, signature if isinstance(signature, str) else None
+    )
 
 
 def malformed_length() -> BodyUnavailableError:
@@ -138,11 +151,13 @@ def parse_content_length(value: str | None) -> int | None:
     """The declared body length, or ``None`` if absent or not plain ASCII digits.
 
     A malformed value is the server's to refuse; what gets past it must never become a 500 here:
-    ``"²".isdigit()`` is true but ``int("²")`` fails, and so does ``int()`` of 5,000 digits.
+    ``"²".isdigit()`` is true but ``int("²")`` fails, and so does ``int()`` of 5,000 digits. Only
+    spaces and tabs around it are stripped (HTTP's whitespace, as Werkzeug strips it), not
+    ``str.strip()``'s Unicode ones: Werkzeug reads a length after a NEL (U+0085) as 0.
     """
     if value is None:
         return None
-    value = value.strip()
+    value = value.strip(" \t")
     return int(value) if value.isascii() and value.isdigit() and len(value) <= 19 else None
 
 
@@ -258,13 +273,19 @@ class Guard:
         if content_length is not None and content_length > self.max_body_bytes:
             raise self.too_large(content_length)
 
-    def check(self, headers: Headers, read_body: Callable[[], bytes]) -> VerifiedWebhook | Reply:
-        """Resolve the secret, read the body, verify: the webhook, or the reply that refuses it."""
+    def check(self, headers: Headers | TowerHeaderValues, read_body: Callable[[], bytes]) -> VerifiedWebhook | Reply:
+        """Resolve the secret, read the body, verify: the webhook, or the reply that refuses it.
+
+        ``headers`` are all the request's headers, or Tower's two values already found (from a
+        WSGI environ, where the server has matched their names).
+        """
         try:
             verifier = self.verifier()
             body = read_body()
             if len(body) > self.max_body_bytes:  # a chunked body, perhaps read only to the limit
                 raise self.too_large(None)
+            if isinstance(headers, TowerHeaderValues):
+                return verifier.verify(headers.timestamp, headers.signature, body)
             return verifier.verify_headers(headers, body)
         except TowerWebhooksError as error:
             return reply_for(error)
