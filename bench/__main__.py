@@ -58,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     command = f"python -m bench {shlex.join(sys.argv[1:] if argv is None else argv)}".rstrip()
     notes = [
         f"machine: {machine['cpu']}, {machine['cores']} cores, {machine['python']}, {machine['openssl']}",
+        f"started: {machine['started']}",
         f"load average before/after: {machine['load_average']} / {machine['load_average_after']}",
         f"command: {command}; took {time.monotonic() - started:.0f} s",
     ]

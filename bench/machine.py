@@ -6,22 +6,28 @@ import os
 import platform
 import ssl
 import subprocess
+from datetime import datetime, timezone
 
 __all__ = ["describe_machine"]
 
 
 def _cpu_model() -> str:
+    """The model name, with its family and model numbers: a name such as "Intel(R) Xeon(R) Processor" says little."""
     try:
         output = subprocess.run(["lscpu"], capture_output=True, text=True, check=True, timeout=10).stdout  # noqa: S607
     except (OSError, subprocess.SubprocessError):
         return platform.processor() or "unknown"
-    fields = dict(line.split(":", 1) for line in output.splitlines() if ":" in line)
-    return fields.get("Model name", "unknown").strip()
+    fields = {name.strip(): value.strip() for name, _, value in (line.partition(":") for line in output.splitlines())}
+    labels = {"CPU family": "family", "Model": "model"}
+    numbers = [f"{label} {fields[field]}" for field, label in labels.items() if field in fields]
+    name = fields.get("Model name", "unknown")
+    return f"{name} ({', '.join(numbers)})" if numbers else name
 
 
 def describe_machine() -> dict[str, object]:
-    """The CPU, core count, load, Python and OpenSSL of this run."""
+    """When this run started, and the CPU, core count, load, Python and OpenSSL it ran on."""
     return {
+        "started": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "cpu": _cpu_model(),
         "cores": os.cpu_count(),
         "load_average": [round(load, 2) for load in os.getloadavg()],
