@@ -271,6 +271,20 @@ def test_a_strange_content_length_is_no_server_error(secret: str, length: str) -
     assert b"not a plain number" in response.content
 
 
+def test_a_content_length_after_unicode_whitespace_is_not_plain(secret: str) -> None:
+    """Only spaces and tabs may surround a Content-Length (RFC 9110): after a NEL it is 411, as in the Flask adapter.
+
+    Django's ``int()`` would read it (and it verified); Werkzeug reads it as 0.
+    """
+    environ = (
+        RequestFactory().generic("POST", "/hook", PRETTY, "application/json", headers=signed(secret, PRETTY)).environ
+    )
+    environ["CONTENT_LENGTH"] = f"\u0085{len(PRETTY)}"
+    response = hook(WSGIRequest(environ))
+    assert response.status_code == 411
+    assert b"not a plain number" in response.content
+
+
 @pytest.mark.skipif(django.VERSION < (5, 1), reason="LoginRequiredMiddleware is new in Django 5.1")
 def test_login_required_middleware_lets_webhooks_through(secret: str) -> None:
     """Tower never logs in: the view is exempt from LoginRequiredMiddleware."""

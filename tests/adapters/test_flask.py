@@ -241,6 +241,18 @@ def test_a_content_length_that_is_not_plain_digits_is_named(app: flask.Flask, se
     assert "not a plain number" in answer.json()["detail"]
 
 
+def test_a_content_length_of_twenty_digits_is_too_large(app: flask.Flask, secret: str) -> None:
+    """Regression: a plain length too long to be a declared length here went to the malformed check (411).
+
+    Werkzeug reads it as the number it is, which is over the limit: 413, as before reading it here.
+    """
+    environ = EnvironBuilder(path="/hook", method="POST", headers=list(signed(secret, PRETTY).items())).get_environ()
+    environ["CONTENT_LENGTH"] = "9" * 20
+    environ["wsgi.input"] = io.BytesIO(PRETTY)
+    answer = post_environ(app, environ)
+    assert (answer.status, answer.json()["error"]) == (413, "body_too_large")
+
+
 @given(st.one_of(st.from_regex(r"\s*[0-9]{1,22}\s*", fullmatch=True), st.text(max_size=24)))
 @example(" 1024 ")
 @example("0" * 19)
