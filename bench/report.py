@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from .memory import MemoryResult
     from .verification import ContenderInfo, SizeResult, VerificationResults
 
-__all__ = ["Target", "adapter_targets", "format_report", "memory_target", "targets"]
+__all__ = ["Target", "adapter_targets", "format_report", "judged_ratio", "memory_target", "targets"]
 
 _MIB = 1024 * 1024
 _MIN_ADAPTER_RATIO = 0.9
@@ -44,6 +44,15 @@ def _us(seconds: float) -> str:
     return f"{micro:.0f}"
 
 
+def judged_ratio(ratio: float, limit: float) -> str:
+    """A ratio judged against ``limit``: two decimals, or three where two would print the limit itself.
+
+    0.897x printed as 0.90x beside a FAIL of ">= 0.90x" reads as a bug in the verdict.
+    """
+    shown = f"{ratio:.2f}x"
+    return f"{ratio:.3f}x" if shown == f"{limit:.2f}x" and ratio != limit else shown
+
+
 def _overhead(size: SizeResult, info: ContenderInfo, call: str) -> float:
     return size.seconds[call] - size.seconds[info.floor]
 
@@ -60,7 +69,7 @@ def _ratio_target(
     return Target(
         f"{call}, {label}: <= {limit:.2f}x the {floor_name} floor",
         "PASS" if ratio <= limit else "FAIL",
-        f"{ratio:.2f}x ({_us(size.seconds[call])} vs {_us(size.seconds[floor])} us)",
+        f"{judged_ratio(ratio, limit)} ({_us(size.seconds[call])} vs {_us(size.seconds[floor])} us)",
     )
 
 
@@ -113,7 +122,8 @@ def adapter_targets(results: list[AdapterResult] | None, skipped: str | None) ->
 
 def _adapter_detail(result: AdapterResult) -> str:
     """The ratio, its floors, and for a miss, how much work of its own an endpoint needs to reach the target."""
-    detail = f"{result.ratio:.2f}x ({result.verified_rps:.0f} vs {result.plain_rps:.0f} req/s)"
+    ratio = judged_ratio(result.ratio, _MIN_ADAPTER_RATIO)
+    detail = f"{ratio} ({result.verified_rps:.0f} vs {result.plain_rps:.0f} req/s)"
     if result.cpu_ratio is not None:
         detail += f"; by server CPU per request {result.cpu_ratio:.2f}x"
     detail += "".join(f"; {FLOORS[path].short} {result.floor_ratio(path)[0]:.2f}x" for path in result.floor_rps)
