@@ -2,8 +2,8 @@
 
 Starlette runs under uvicorn, Flask and Django under gunicorn (one worker each: the ratio is per
 process). The listening socket is opened here and handed to the server, so there is no race for a
-port. Each round loads ``/plain`` and ``/verified`` in turn, starting with a different one each
-time, and the best rate of each is kept, for the same reason the verification benchmark keeps
+port. Each round loads every path (``/plain``, the floors below, ``/verified``) in turn, starting
+with a different one each time, and the best rate of each is kept, for the same reason the verification benchmark keeps
 minimums: the machine is shared, and a disturbed interval only ever makes a rate lower.
 
 Even so, rates on a busy machine move by a third from one interval to the next. The CPU time the
